@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# markers: user-facing targets.  The kbuild rules are in Kbuild.
+#
+#   make                 build the modules against KDIR
+#   make check           everything: toolchain, kernel, modules, lints,
+#                        host tests, harness self-tests, in-guest tests
+#   make demo            boot the test VM with the samples and show their output
+#   make shell           interactive shell in the test VM, modules loaded
+#   make vm-run CMD=...  run one command in the test VM, exit with its status
+#
+# KDIR defaults to the project's own test kernel, built once (about 6 minutes)
+# and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against
+# any configured and built Rust-enabled 6.12 x86-64 tree made by the same
+# rustc.  EXTRA=paths copies files into the guest under /markers/extra.
+
+SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
+
+KDIR ?=
+export KDIR EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE
+
+S := $(CURDIR)/scripts
+# The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
+kdir = kdir=$$($(S)/kdir.sh) &&
+
+.PHONY: all modules check demo shell vm-run kernel toolchain tools fmt \
+	harness-selftest clean clean-cache help
+
+all: modules
+
+modules:
+	@$(kdir) $(S)/build-modules.sh "$$kdir"
+
+check:
+	@$(S)/check.sh
+
+demo: modules
+	@$(kdir) $(S)/vm.sh demo "$$kdir"
+
+shell: modules
+	@$(kdir) $(S)/vm.sh shell "$$kdir"
+
+vm-run: modules
+	@$(kdir) $(S)/vm.sh run "$$kdir"
+
+harness-selftest: modules
+	@$(kdir) $(S)/harness-selftest.sh "$$kdir"
+
+kernel:
+	@$(S)/kdir.sh
+
+toolchain:
+	@$(S)/setup-toolchain.sh
+
+tools:
+	@$(S)/build-tools.sh
+
+fmt:
+	@$(kdir) /usr/bin/rustfmt --edition 2021 --config-path "$$kdir/.rustfmt.toml" \
+		$$(find rust samples tools/testing -name '*.rs')
+	@cd tools && cargo fmt
+
+clean:
+	@find rust samples tools/testing \( -name "*.o" -o -name "*.ko" -o -name "*.mod" -o -name "*.mod.c" -o -name ".*.cmd" -o -name "*.rmeta" -o -name "*.d" \) -delete 2>/dev/null || true
+	@rm -f Module.symvers modules.order .*.cmd
+	@rm -rf .vm tools/target
+
+clean-cache:
+	@. $(S)/lib.sh && echo "removing $$MARKERS_CACHE" && rm -rf "$$MARKERS_CACHE"
+
+help:
+	@sed -n '3,17s/^# \{0,1\}//p' Makefile

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build (or reuse) the project's Rust-enabled test kernel and print its build
+# directory (the KDIR modules are built against) on stdout.
+#
+# The build lives outside the clone, under $MARKERS_CACHE, in a folder keyed by
+# the kernel version, the hash of the config fragment and of this script, the
+# real `rustc --version` and the bindgen version.  A finished build has a
+# .markers-done stamp; anything without one is removed and rebuilt.  To clear
+# the cache: `make clean-cache`, or remove $MARKERS_CACHE.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+fragment=$here/kernel/markers-test.config
+tarball=/usr/src/linux-source-6.12.tar.xz
+jobs=${JOBS:-$(($(nproc) + 1))}
+
+[ -r "$tarball" ] || die "$tarball missing: run scripts/setup-toolchain.sh"
+[ -x /usr/bin/rustc ] || die "/usr/bin/rustc missing: run scripts/setup-toolchain.sh"
+[ -x "$BINDGEN" ] || die "$BINDGEN missing: run scripts/setup-toolchain.sh"
+
+kpkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+rustc_v=$(/usr/bin/rustc --version)
+key_src="$kpkg|$(sha256sum <"$fragment")|$(sha256sum <"$0")|$rustc_v|bindgen $BINDGEN_VERSION"
+key=$(printf '%s' "$key_src" | sha256sum | cut -c1-16)
+dir=$MARKERS_CACHE/kernel-$kpkg-$key
+kdir=$dir/linux
+
+mkdir -p "$MARKERS_CACHE"
+# One builder at a time per cache entry.
+exec 9>"$dir.lock"
+flock 9
+
+if [ -e "$dir/.markers-done" ]; then
+	echo "$kdir"
+	exit 0
+fi
+
+info "building test kernel $kpkg with $rustc_v into $dir (about 6 minutes)"
+start=$(date +%s)
+rm -rf "$dir"
+mkdir -p "$dir"
+printf '%s\n' "$key_src" >"$dir/key"
+tar -C "$dir" -xf "$tarball"
+mv "$dir/linux-source-6.12" "$kdir"
+
+export PATH=/usr/bin:$PATH
+mk() { make -C "$kdir" -s "${KRUST_VARS[@]}" "$@"; }
+
+mk tinyconfig >/dev/null
+(cd "$kdir" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "$fragment" >/dev/null)
+mk olddefconfig >/dev/null
+
+# Every option of the fragment must have stuck: a silently dropped option
+# (an unmet dependency) would give a kernel that tests something else.
+bad=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		if ! grep -qxF "$line" "$kdir/.config"; then
+			echo "markers: config option did not stick: $line (have: $(grep "^${line%%=*}=" "$kdir/.config" || echo unset))" >&2
+			bad=1
+		fi ;;
+	esac
+done <"$fragment"
+[ $bad = 0 ] || die "test kernel configuration failed"
+
+mk rustavailable >/dev/null || die "the kernel does not accept this Rust toolchain ($rustc_v)"
+
+mk -j"$jobs" bzImage modules 2>&1 | grep -v '^$' >&2 || true
+[ -f "$kdir/arch/x86/boot/bzImage" ] || die "kernel build failed"
+[ -f "$kdir/Module.symvers" ] || die "kernel build produced no Module.symvers"
+[ -f "$kdir/rust/libkernel.rmeta" ] || die "kernel build produced no rust/libkernel.rmeta"
+
+touch "$dir/.markers-done"
+info "test kernel built in $(($(date +%s) - start)) s"
+echo "$kdir"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the project's modules against a kernel tree.
+#
+# Usage: scripts/build-modules.sh KDIR [make arguments...]
+#
+# The modules are built with the same Rust tools as the kernel, and a build
+# that prints any warning fails: the project's code is warning-free, objtool
+# included.  CLIPPY=1 in the environment builds through clippy-driver, which
+# runs the lints and produces the same objects.
+
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+root=$(dirname "$here")
+
+kdir=${1:?usage: build-modules.sh KDIR [make args]}
+shift
+
+export PATH=/usr/bin:$PATH
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+args=(-C "$kdir" M="$root" "${KRUST_VARS[@]}"
+      CONFIG_MARKERS=m CONFIG_MARKERS_SAMPLES=m CONFIG_MARKERS_TESTS=m)
+[ "${CLIPPY:-}" = 1 ] && args+=(CLIPPY=1)
+
+set +e
+make "${args[@]}" "$@" modules 2>&1 | tee "$log" >&2
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 0 ] || die "module build failed"
+if grep -E -i 'warning[:[]|warn\(' "$log" >/dev/null; then
+	grep -E -i -A3 'warning[:[]|warn\(' "$log" >&2
+	die "module build printed warnings (treated as errors)"
+fi

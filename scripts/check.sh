@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: everything, from a fresh clone, in one command.
+#
+#   1. toolchain and test kernel (installed / built once, then cached)
+#   2. the modules, built through clippy-driver; any warning (rustc, clippy,
+#      objtool, modpost) fails the step
+#   3. rustfmt on the module code, checkpatch on the C code
+#   4. host tools under tools/: cargo fmt, clippy and test
+#   5. harness self-tests: a failing test, an oops and a timeout must each
+#      turn a VM run red (skipped with SKIP_HARNESS_SELFTEST=1)
+#   6. the in-guest test suite in the 4-CPU test VM
+#
+# Each step prints "ok"/"not ok" lines; the last line is the total,
+# "N passed, N failed", and the exit status is 0 only when nothing failed.
+
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+root=$(dirname "$here")
+cd "$root" || exit 1
+
+passed=0
+failed=0
+result() { # STATUS NAME
+	if [ "$1" = 0 ]; then
+		echo "ok - $2"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $2"
+		failed=$((failed + 1))
+	fi
+}
+# Add "N passed, M failed" counts from a step's last summary line.
+add_counts() { # FILE
+	local line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	[ $failed = 0 ]
+	exit
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# 1. Toolchain and kernel.
+if ! kdir=$("$here/kdir.sh"); then
+	result 1 "toolchain and test kernel"
+	finish
+fi
+result 0 "toolchain and test kernel ($kdir)"
+
+# 2. Modules, with clippy, warning-free.
+if CLIPPY=1 "$here/build-modules.sh" "$kdir" >"$tmp/build.log" 2>&1; then
+	result 0 "modules build with clippy, no warnings"
+else
+	cat "$tmp/build.log"
+	result 1 "modules build with clippy, no warnings"
+	finish
+fi
+
+# 3. Formatting of the module code; checkpatch on the C code.
+mapfile -t krs < <(git ls-files '*.rs' | grep -v '^tools/' ; find rust samples -name '*.rs' 2>/dev/null)
+mapfile -t krs < <(printf '%s\n' "${krs[@]}" | sort -u)
+if /usr/bin/rustfmt --color never --check --edition 2021 --config-path "$kdir/.rustfmt.toml" \
+	"${krs[@]}" >"$tmp/fmt.log" 2>&1; then
+	result 0 "rustfmt on the module code"
+else
+	head -50 "$tmp/fmt.log"
+	result 1 "rustfmt on the module code (run: make fmt)"
+fi
+mapfile -t cfiles < <(find rust samples include tools/testing -name '*.[ch]' 2>/dev/null | sort)
+if [ ${#cfiles[@]} -gt 0 ]; then
+	if perl "$kdir/scripts/checkpatch.pl" --no-tree --quiet --strict \
+		--ignore SPDX_LICENSE_TAG -f "${cfiles[@]}" >"$tmp/cp.log" 2>&1; then
+		result 0 "checkpatch on the C code"
+	else
+		cat "$tmp/cp.log"
+		result 1 "checkpatch on the C code"
+	fi
+fi
+
+# 4. Host tools.
+if (cd tools && cargo fmt --check) >"$tmp/cfmt.log" 2>&1; then
+	result 0 "cargo fmt on tools/"
+else
+	head -50 "$tmp/cfmt.log"
+	result 1 "cargo fmt on tools/ (run: make fmt)"
+fi
+if (cd tools && cargo clippy --offline --quiet --all-targets -- -D warnings) \
+	>"$tmp/clippy.log" 2>&1; then
+	result 0 "cargo clippy on tools/"
+else
+	cat "$tmp/clippy.log"
+	result 1 "cargo clippy on tools/"
+fi
+if (cd tools && cargo test --offline --quiet) >"$tmp/ctest.log" 2>&1; then
+	result 0 "cargo test on tools/ ($(grep -o '[0-9]* passed' "$tmp/ctest.log" |
+		awk '{ n += $1 } END { print n }') tests)"
+else
+	cat "$tmp/ctest.log"
+	result 1 "cargo test on tools/"
+fi
+
+# 5. Harness self-tests.
+if [ "${SKIP_HARNESS_SELFTEST:-}" != 1 ] && [ -z "${HARNESS_SELFTEST:-}" ]; then
+	"$here/harness-selftest.sh" "$kdir" | tee "$tmp/hs.log"
+	add_counts "$tmp/hs.log"
+fi
+
+# 6. The in-guest test suite.
+"$here/vm.sh" test "$kdir" | tee "$tmp/vm.log"
+add_counts "$tmp/vm.log"
+finish

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Prove that the VM harness notices what it must: a failing in-guest test, a
+# kernel oops, a kernel WARNING and a guest that hangs must each turn a test
+# run red, and for the right reason.  Each case boots the test VM with
+# HARNESS_SELFTEST=<case> and checks the exit status and ktap-check's verdict.
+#
+# Usage: scripts/harness-selftest.sh KDIR
+
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+kdir=${1:?usage: harness-selftest.sh KDIR}
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# CASE REASON-REGEX: the run must fail and print REASON.
+expect_red() {
+	local case=$1 reason=$2
+	HARNESS_SELFTEST=$case MARKERS_LOGDIR=${MARKERS_LOGDIR:-$(dirname "$here")/.vm}/selftest-$case \
+		"$here/vm.sh" test "$kdir" >"$log" 2>&1
+	local rc=$?
+	if [ $rc != 0 ] && grep -E -q "$reason" "$log"; then
+		echo "ok - harness turns a run red on: $case"
+		passed=$((passed + 1))
+	else
+		echo "not ok - harness turns a run red on: $case (exit $rc, expected /$reason/)"
+		sed 's/^/# /' "$log"
+		failed=$((failed + 1))
+	fi
+}
+
+expect_red fail '^not ok harness_selftest_failing_test'
+expect_red oops '^not ok harness: splat at line [0-9]+: .*(Oops|BUG:|general protection)'
+expect_red warn '^not ok harness: splat at line [0-9]+: .*WARNING:'
+expect_red timeout '^not ok harness: timeout'
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared settings and helpers for the project's shell scripts.  Sourced, not
+# run.  Every path the scripts use outside the clone is defined here.
+
+# The Rust toolchain the kernel and the modules are built with.
+RUST_SERIES=${RUST_SERIES:-1.96}
+RUST_DEB_VERSION=${RUST_DEB_VERSION:-1.96.0+dfsg1-1~deb12u2}
+BINDGEN_VERSION=${BINDGEN_VERSION:-0.71.1}
+
+# Cache outside the clone, reused by later runs and CI on the same machine.
+MARKERS_CACHE=${MARKERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/markers}
+BINDGEN_ROOT=${BINDGEN_ROOT:-$MARKERS_CACHE/bindgen-$BINDGEN_VERSION}
+BINDGEN=${BINDGEN:-$BINDGEN_ROOT/bin/bindgen}
+
+# Every Rust tool the kernel build calls must be Debian's (see REFERENCES.md):
+# the rustup toolchain comes first on PATH otherwise.
+KRUST_VARS=(RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+	    RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver
+	    "BINDGEN=$BINDGEN")
+
+info() { echo "markers: $*" >&2; }
+warn() { echo "markers: warning: $*" >&2; }
+die() { echo "markers: error: $*" >&2; exit 1; }
