@@ -75,7 +75,7 @@ else
 	head -50 "$tmp/fmt.log"
 	result 1 "rustfmt on the module code (run: make fmt)"
 fi
-mapfile -t cfiles < <(find rust samples include tools/testing -name '*.[ch]' 2>/dev/null | sort)
+mapfile -t cfiles < <(find rust samples include tools/testing -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
 if [ ${#cfiles[@]} -gt 0 ]; then
 	if perl "$kdir/scripts/checkpatch.pl" --no-tree --quiet --strict \
 		--ignore SPDX_LICENSE_TAG -f "${cfiles[@]}" >"$tmp/cp.log" 2>&1; then
