@@ -2,19 +2,34 @@
 
 //! The markers core module, `markers.ko`.
 //!
-//! This crate is the root of the core module. It owns the `/sys/kernel/markers`
-//! directory that the control interface grows into, and it is where the
-//! registry (which walks every client module's `__markers` section), the
-//! patcher and the probe API live as they land.
+//! The pipeline, one file each: the site and its section entry are emitted
+//! by the client crate (`rust/markers`); [`registry`] walks every client
+//! module's `__markers` section when it loads and forgets it when it goes;
+//! [`patcher`] turns sites on and off with the int3 protocol; [`control`] is
+//! the sysfs interface under `/sys/kernel/markers`.
 //!
-//! The parts of the core that Rust cannot express on 6.12 (symbol exports,
-//! wrappers around inline kernel functions) live in `markers_glue.c`, linked
-//! into the same module.
+//! This file holds the module itself and the exported C ABI
+//! (`include/linux/markers.h`), which `markers_glue.c` exports with
+//! `EXPORT_SYMBOL_GPL`, together with the parts Rust cannot express on 6.12
+//! (notifier registration, `vmap`, `sync_core`).
 //!
 //! C header: [include/linux/markers.h](../../include/linux/markers.h)
 
+use core::ffi::{c_int, c_uint, c_ulong, c_void};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
 use kernel::bindings;
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+use markers::section::SiteState;
+
+mod control;
+mod patcher;
+mod registry;
+
+use registry::{Marker, Registry};
 
 module! {
     type: Markers,
@@ -22,78 +37,6 @@ module! {
     author: "The markers developers",
     description: "Static markers for Rust kernel code",
     license: "GPL",
-}
-
-/// The sysfs directory `/sys/kernel/markers`.
-///
-/// # Invariants
-///
-/// `kobj` is a valid kobject created by `kobject_create_and_add` that this
-/// value holds the only reference to; it is released on drop.
-struct SysfsRoot {
-    kobj: *mut bindings::kobject,
-}
-
-impl SysfsRoot {
-    /// Creates `/sys/kernel/markers`.
-    fn new() -> Result<Self> {
-        // SAFETY: the name is a NUL-terminated string that outlives the call
-        // (the kobject copies it); `kernel_kobj` is the kernel's `/sys/kernel`
-        // kobject, valid for the kernel's lifetime.
-        let kobj = unsafe {
-            bindings::kobject_create_and_add(c"markers".as_ptr().cast(), bindings::kernel_kobj)
-        };
-        if kobj.is_null() {
-            pr_err!("cannot create /sys/kernel/markers\n");
-            return Err(ENOMEM);
-        }
-        // INVARIANT: `kobj` was just created and its one reference is ours.
-        Ok(Self { kobj })
-    }
-}
-
-impl Drop for SysfsRoot {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant `kobj` is valid and we own its only
-        // reference; dropping it removes the directory.
-        unsafe { bindings::kobject_put(self.kobj) };
-    }
-}
-
-// SAFETY: the kobject is only used through kernel functions that take their
-// own locks; the pointer itself may move between threads.
-unsafe impl Send for SysfsRoot {}
-// SAFETY: `SysfsRoot` offers no methods that act on the kobject through `&self`.
-unsafe impl Sync for SysfsRoot {}
-
-/// The core module's state, alive from `init` to `exit`.
-struct Markers {
-    _sysfs: SysfsRoot,
-}
-
-impl kernel::Module for Markers {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: `markers_abi_version` is an immutable `u32` defined in C in
-        // this same module.
-        let c_abi = unsafe { markers_abi_version };
-        if c_abi != ABI_VERSION {
-            pr_err!(
-                "ABI mismatch: Rust side {}, C side {}\n",
-                ABI_VERSION,
-                c_abi
-            );
-            return Err(EINVAL);
-        }
-        let sysfs = SysfsRoot::new()?;
-        pr_info!("loaded (ABI {})\n", ABI_VERSION);
-        Ok(Markers { _sysfs: sysfs })
-    }
-}
-
-impl Drop for Markers {
-    fn drop(&mut self) {
-        pr_info!("unloaded\n");
-    }
 }
 
 /// Version of the binary interface between `markers.ko` and its clients.
@@ -105,7 +48,297 @@ const ABI_VERSION: u32 = 1;
 extern "C" {
     /// The exported ABI version, defined by `markers_glue.c`.
     ///
-    /// Client modules reference it, so a client cannot load without the core
-    /// module, and the core module cannot be unloaded while a client is loaded.
+    /// Every descriptor points at it, so a client cannot load without the
+    /// core module, and the core module cannot be unloaded under a client.
     static markers_abi_version: u32;
+    /// `markers.test_mode` module parameter (`markers_glue.c`).
+    static markers_test_mode: bool;
+    fn markers_glue_init() -> c_int;
+    fn markers_glue_exit();
+}
+
+/// Address of `markers_abi_version`, which valid descriptors point at.
+pub(crate) fn abi_version_ptr() -> *const u32 {
+    core::ptr::addr_of!(markers_abi_version)
+}
+
+/// The registry, reachable from notifier callbacks and exported functions.
+///
+/// Set in `init` before any callback is registered, cleared in `drop` after
+/// every callback is unregistered; the pointee is pinned in `Markers`.
+static REGISTRY: AtomicPtr<Mutex<Registry>> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Runs `f` with the registry locked.
+pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> Result<R> {
+    let p = REGISTRY.load(Ordering::Acquire);
+    if p.is_null() {
+        return Err(ENODEV);
+    }
+    // SAFETY: see `REGISTRY`: non-null means alive.
+    let mut guard = unsafe { &*p }.lock();
+    Ok(f(&mut guard))
+}
+
+/// The core module's state, alive from `init` to `exit`.
+struct Markers {
+    _sysfs: control::Sysfs,
+    registry: Pin<KBox<Mutex<Registry>>>,
+}
+
+impl kernel::Module for Markers {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: `markers_abi_version` is an immutable `u32` defined in C in
+        // this same module.
+        let c_abi = unsafe { markers_abi_version };
+        if c_abi != ABI_VERSION {
+            pr_err!("ABI mismatch: Rust side {}, C side {}\n", ABI_VERSION, c_abi);
+            return Err(EINVAL);
+        }
+        let registry = KBox::pin_init(new_mutex!(Registry::new(), "markers_registry"), GFP_KERNEL)?;
+        REGISTRY.store(
+            &*registry as *const Mutex<Registry> as *mut _,
+            Ordering::Release,
+        );
+        let sysfs = match control::Sysfs::new() {
+            Ok(s) => s,
+            Err(e) => {
+                REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
+                return Err(e);
+            }
+        };
+        // SAFETY: registers the module and die notifiers; the registry they
+        // reach is published above.
+        let r = unsafe { markers_glue_init() };
+        if r < 0 {
+            REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(Error::from_errno(r));
+        }
+        pr_info!("loaded (ABI {})\n", ABI_VERSION);
+        Ok(Markers {
+            _sysfs: sysfs,
+            registry,
+        })
+    }
+}
+
+impl Drop for Markers {
+    fn drop(&mut self) {
+        // Clients depend on markers.ko, so none is left: every site is gone
+        // and no pass is running. Unregister the notifiers (the glue waits a
+        // grace period for running int3 handlers), then drop the table.
+        // SAFETY: undoes `markers_glue_init`.
+        unsafe { markers_glue_exit() };
+        REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
+        let clients = self.registry.lock().nclients();
+        if clients != 0 {
+            pr_warn!("unloading with {} client modules registered\n", clients);
+        }
+        drop(patcher::publish(None));
+        pr_info!("unloaded\n");
+    }
+}
+
+/// Module notifier callback (via `markers_glue.c`): `action` is the
+/// `MODULE_STATE_*` the module `m` enters. Returns 0 or a negative errno,
+/// which fails a loading module.
+#[no_mangle]
+pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module) -> c_int {
+    let r = with_registry(|r| match action as u32 {
+        bindings::module_state_MODULE_STATE_COMING => r.module_coming(m),
+        bindings::module_state_MODULE_STATE_LIVE => {
+            r.module_live(m);
+            Ok(())
+        }
+        bindings::module_state_MODULE_STATE_GOING => {
+            r.module_going(m);
+            Ok(())
+        }
+        _ => Ok(()),
+    });
+    match r {
+        Ok(Ok(())) | Err(_) => 0,
+        Ok(Err(e)) => e.to_errno(),
+    }
+}
+
+/// The call of an enabled block: counts the hit. Probes come with the probe
+/// API.
+///
+/// # Safety
+///
+/// `state` must be a site state registered by the registry (the `mark!`
+/// expansion passes its own), `slots` must hold `nslots` values.
+#[no_mangle]
+pub unsafe extern "C" fn markers_fire(state: *const SiteState, _slots: *const u64, _nslots: usize) {
+    // SAFETY: `state` is a valid static of the calling module.
+    let m = unsafe { (*state).marker.load(Ordering::Acquire) };
+    if m.is_null() {
+        return;
+    }
+    // SAFETY: a marker outlives every site state pointing at it: the registry
+    // clears the states of a going module before the marker can be freed, and
+    // the going module's code no longer runs.
+    unsafe { (*(m as *const Marker)).hits.fetch_add(1, Ordering::Relaxed) };
+}
+
+fn errno(r: Result<Result<c_int>>) -> c_int {
+    match r {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) | Err(e) => e.to_errno(),
+    }
+}
+
+/// Enables or disables the named markers in one patch pass.
+///
+/// Returns 0, `-EINVAL` for a malformed name or `n == 0`, `-ENOENT` for an
+/// unknown name (nothing changes), `-EIO` when some sites could not be
+/// patched (they are logged; the others are patched).
+///
+/// # Safety
+///
+/// `names` must point at `n` NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn markers_update(names: *const *const u8, n: c_uint, enable: bool) -> c_int {
+    if names.is_null() || n == 0 {
+        return EINVAL.to_errno();
+    }
+    let mut v = KVec::new();
+    for i in 0..n as usize {
+        // SAFETY: the caller passes `n` valid strings.
+        match unsafe { registry::c_name(*names.add(i)) } {
+            Ok(s) => {
+                if v.push(s, GFP_KERNEL).is_err() {
+                    return ENOMEM.to_errno();
+                }
+            }
+            Err(e) => return e.to_errno(),
+        }
+    }
+    errno(with_registry(|r| {
+        r.set_enabled(&v, enable)
+            .map(|refused| if refused > 0 { EIO.to_errno() } else { 0 })
+    }))
+}
+
+/// Enables the named marker: `markers_update(&name, 1, true)`.
+///
+/// # Safety
+///
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn markers_enable(name: *const u8) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { markers_update(&name, 1, true) }
+}
+
+/// Disables the named marker: `markers_update(&name, 1, false)`.
+///
+/// # Safety
+///
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn markers_disable(name: *const u8) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { markers_update(&name, 1, false) }
+}
+
+/// Number of times an enabled site of the named marker ran, or a negative
+/// errno (`-EINVAL`, `-ENOENT`).
+///
+/// # Safety
+///
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn markers_hits(name: *const u8) -> i64 {
+    // SAFETY: the caller passes a valid string.
+    let name = match unsafe { registry::c_name(name) } {
+        Ok(n) => n,
+        Err(e) => return e.to_errno() as i64,
+    };
+    match with_registry(|r| r.find(name).map(|m| m.hits.load(Ordering::Relaxed))) {
+        Ok(Some(h)) => h as i64,
+        Ok(None) => ENOENT.to_errno() as i64,
+        Err(e) => e.to_errno() as i64,
+    }
+}
+
+/// The `MARKERS_SITE_*` state bits of the site at `addr`, or `-ENOENT`.
+#[no_mangle]
+pub extern "C" fn markers_site_state(addr: *const c_void) -> c_int {
+    match with_registry(|r| {
+        r.site_at(addr as usize)
+            .map(|s| s.state.load(Ordering::Relaxed))
+    }) {
+        Ok(Some(st)) => st as c_int,
+        Ok(None) => ENOENT.to_errno(),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Counters of the patcher, as in `struct markers_stats`.
+#[repr(C)]
+pub struct MarkersStats {
+    int3: u64,
+    late: u64,
+    passes: u64,
+    rewrites: u64,
+    refused: u64,
+    syncs: u64,
+}
+
+/// Copies the patcher's counters to `*out`.
+///
+/// # Safety
+///
+/// `out` must be valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn markers_get_stats(out: *mut MarkersStats) {
+    let s = &patcher::STATS;
+    let v = MarkersStats {
+        int3: s.int3.load(Ordering::Relaxed),
+        late: s.late.load(Ordering::Relaxed),
+        passes: s.passes.load(Ordering::Relaxed),
+        rewrites: s.rewrites.load(Ordering::Relaxed),
+        refused: s.refused.load(Ordering::Relaxed),
+        syncs: s.syncs.load(Ordering::Relaxed),
+    };
+    // SAFETY: the caller passes a writable `struct markers_stats`.
+    unsafe { out.write(v) };
+}
+
+/// Test only: writes `byte` at `addr + offset` of a registered, disabled
+/// site, to plant a corruption the patcher must refuse. Refused with
+/// `-EPERM` unless `markers.ko` was loaded with `test_mode=1`.
+#[no_mangle]
+pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u8) -> c_int {
+    // SAFETY: a plain read of a module parameter.
+    if !unsafe { markers_test_mode } {
+        pr_err!("markers_test_poke: refused, markers.ko not loaded with test_mode=1\n");
+        return EPERM.to_errno();
+    }
+    if offset >= 5 {
+        return EINVAL.to_errno();
+    }
+    errno(with_registry(|r| match r.site_at(addr as usize) {
+        Some(s) if !registry::site_enabled(s) => {
+            extern "C" {
+                fn markers_text_write(addr: *mut c_void, src: *const c_void, len: usize) -> i32;
+                fn markers_text_flush();
+            }
+            // SAFETY: `addr + offset` is inside a registered site, which is
+            // module text; the write is a test's deliberate corruption.
+            let r = unsafe {
+                markers_text_write(
+                    (s.addr + offset as usize) as *mut c_void,
+                    (&byte as *const u8).cast(),
+                    1,
+                )
+            };
+            // SAFETY: plain call from process context.
+            unsafe { markers_text_flush() };
+            Ok(r)
+        }
+        Some(_) => Err(EBUSY),
+        None => Err(ENOENT),
+    }))
 }

@@ -1,15 +1,148 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C glue of markers.ko: what Rust cannot do on Linux 6.12.  Symbol exports
- * (EXPORT_SYMBOL_GPL is a macro) and wrappers around inline functions and
- * macros live here; everything else is in Rust.
+ * (EXPORT_SYMBOL_GPL is a macro), the module parameter, the notifiers
+ * (register_die_notifier is not in the Rust bindings, user_mode() is
+ * inline), the text write (vmap and PAGE_KERNEL are not in the bindings) and
+ * the CPU serialization (sync_core() is inline).  Everything else is Rust.
  */
+#include <linux/cpu.h>
 #include <linux/export.h>
+#include <linux/kdebug.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/notifier.h>
+#include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <asm/sync_core.h>
 
 #include <linux/markers.h>
 
+#include "markers_glue.h"
+
 const unsigned int markers_abi_version = MARKERS_ABI_VERSION;
 EXPORT_SYMBOL_GPL(markers_abi_version);
+
+bool markers_test_mode;
+module_param_named(test_mode, markers_test_mode, bool, 0400);
+MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke)");
+
+EXPORT_SYMBOL_GPL(markers_fire);
+EXPORT_SYMBOL_GPL(markers_update);
+EXPORT_SYMBOL_GPL(markers_enable);
+EXPORT_SYMBOL_GPL(markers_disable);
+EXPORT_SYMBOL_GPL(markers_hits);
+EXPORT_SYMBOL_GPL(markers_site_state);
+EXPORT_SYMBOL_GPL(markers_get_stats);
+EXPORT_SYMBOL_GPL(markers_test_poke);
+
+/*
+ * Kernel-mode int3: runs NMI-like, after the kernel's own text_poke_bp
+ * vector, kgdb and kprobes have passed on the trap.  No locks; everything
+ * below is on the kprobe blacklist.
+ */
+static int markers_die_notify(struct notifier_block *nb, unsigned long val,
+			      void *data)
+{
+	struct die_args *args = data;
+
+	if (val != DIE_INT3 || user_mode(args->regs))
+		return NOTIFY_DONE;
+	return markers_int3(args->regs) ? NOTIFY_STOP : NOTIFY_DONE;
+}
+NOKPROBE_SYMBOL(markers_die_notify);
+NOKPROBE_SYMBOL(markers_int3);
+
+static struct notifier_block markers_die_nb = {
+	.notifier_call = markers_die_notify,
+};
+
+static int markers_module_notify(struct notifier_block *nb,
+				 unsigned long action, void *data)
+{
+	return notifier_from_errno(markers_module_event(action, data));
+}
+
+static struct notifier_block markers_module_nb = {
+	.notifier_call = markers_module_notify,
+};
+
+int markers_glue_init(void)
+{
+	int ret;
+
+	/* The int3 handler first: a site can be patched only after COMING. */
+	ret = register_die_notifier(&markers_die_nb);
+	if (ret)
+		return ret;
+	ret = register_module_notifier(&markers_module_nb);
+	if (ret)
+		unregister_die_notifier(&markers_die_nb);
+	return ret;
+}
+
+void markers_glue_exit(void)
+{
+	unregister_module_notifier(&markers_module_nb);
+	unregister_die_notifier(&markers_die_nb);
+	/* Wait for int3 handlers still running on another CPU. */
+	synchronize_rcu();
+}
+
+/*
+ * Write @len bytes at @addr of module text through a temporary writable
+ * alias of the page (or two pages) the write touches.  The alias is unmapped
+ * before returning; the caller purges lazily freed aliases with
+ * vm_unmap_aliases() at the end of its pass.
+ */
+int markers_text_write(void *addr, const void *src, size_t len)
+{
+	unsigned long start = (unsigned long)addr;
+	unsigned long off = offset_in_page(start);
+	unsigned int npages = off + len > PAGE_SIZE ? 2 : 1;
+	struct page *pages[2];
+	void *map;
+
+	if (!len || len > PAGE_SIZE || !is_vmalloc_or_module_addr(addr))
+		return -EINVAL;
+	pages[0] = vmalloc_to_page(addr);
+	pages[1] = npages == 2 ? vmalloc_to_page((void *)(start - off + PAGE_SIZE)) : NULL;
+	if (!pages[0] || (npages == 2 && !pages[1]))
+		return -EFAULT;
+	map = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
+	if (!map)
+		return -ENOMEM;
+	memcpy(map + off, src, len);
+	vunmap(map);
+	return 0;
+}
+
+/*
+ * Purge lazily freed vmap aliases and their TLB entries on every CPU, so that
+ * no writable mapping of module text outlives a patch pass.
+ */
+void markers_text_flush(void)
+{
+	vm_unmap_aliases();
+}
+
+static void markers_do_sync_core(void *info)
+{
+	sync_core();
+}
+
+/*
+ * Serialize every online CPU.  Called with cpus_read_lock() held (not
+ * asserted: lockdep_assert_cpus_held() is not exported), so the set of
+ * online CPUs cannot change under a pass.
+ */
+void markers_sync_all_cpus(void)
+{
+	on_each_cpu(markers_do_sync_core, NULL, 1);
+}
 
 MODULE_VERSION(MARKERS_VERSION);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private interface between the Rust and C halves of markers.ko.
+ */
+#ifndef _MARKERS_GLUE_H
+#define _MARKERS_GLUE_H
+
+#include <linux/types.h>
+
+struct module;
+struct pt_regs;
+
+/* Defined in Rust (rust/core/). */
+bool markers_int3(struct pt_regs *regs);
+int markers_module_event(unsigned long action, struct module *mod);
+
+/* Defined in C (markers_glue.c), called from Rust. */
+int markers_glue_init(void);
+void markers_glue_exit(void);
+int markers_text_write(void *addr, const void *src, size_t len);
+void markers_text_flush(void);
+void markers_sync_all_cpus(void);
+
+#endif /* _MARKERS_GLUE_H */

@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The registry: every marker site of every loaded client module.
+//!
+//! # Lifecycle
+//!
+//! - `MODULE_STATE_COMING` (the module is formed, its text read-only, its
+//!   init not yet run): [`Registry::module_coming`] finds the module's
+//!   `__markers_start`/`__markers_stop` in its symbol table (at COMING,
+//!   `mod->kallsyms` still holds the full table; the bounds come from the
+//!   client linker script), checks every entry and its descriptor, groups the
+//!   sites by marker name, points each invocation's `SiteState` at its
+//!   marker, publishes the new site table for the int3 handler, and enables
+//!   the new sites of markers that are already enabled.
+//! - `MODULE_STATE_LIVE` (init has run; init memory is about to be freed):
+//!   sites in init text are retired, removed from the handler's table, and
+//!   never patched again.
+//! - `MODULE_STATE_GOING` (after `exit()`, or after a failed init): the
+//!   module's sites leave the table, a grace period passes, and only then
+//!   are they freed; the module's text is freed after the notifier returns,
+//!   so no pass or trap can touch a freed site.
+//!
+//! Everything here runs under the registry mutex.
+//!
+//! # What is checked (a module's section is untrusted input)
+//!
+//! For every entry: it lies in the module, the site and its block lie in the
+//! module's text (core or init), the site holds the 5-byte NOP, and the
+//! descriptor lies in the module, has the right magic and layout, names this
+//! module as its owner, and has a valid name (`[A-Za-z0-9_]`, 1 to 63
+//! characters), format and signature. A bad entry is skipped with a log line
+//! naming the module and the reason; the rest of the module's markers still
+//! register, and the module still loads. A name used with two signatures
+//! keeps the first; the sites of the other are refused with a log line.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::str::BStr;
+
+use markers::section::{RawDesc, RawEntry, SiteState, DESC_LAYOUT, DESC_MAGIC, NAME_MAX};
+
+use crate::patcher::{self, Site, SiteTable, ENABLED, NOP5, RETIRED};
+
+/// A marker: every site of one name, in every module.
+pub(crate) struct Marker {
+    /// The name, without NUL.
+    pub(crate) name: KVec<u8>,
+    /// The format string of the first descriptor seen, without NUL.
+    pub(crate) format: KVec<u8>,
+    /// The argument signature, NUL-padded.
+    pub(crate) sig: [u8; 16],
+    /// Whether the marker's sites jump.
+    pub(crate) enabled: bool,
+    /// Number of registered sites.
+    pub(crate) nsites: usize,
+    /// Times an enabled site of this marker ran.
+    pub(crate) hits: AtomicU64,
+}
+
+impl Marker {
+    /// The signature as text, without NULs.
+    pub(crate) fn sig_str(&self) -> &[u8] {
+        let n = self.sig.iter().position(|&b| b == 0).unwrap_or(16);
+        &self.sig[..n]
+    }
+}
+
+/// A client module and its sites.
+struct Client {
+    module: *mut bindings::module,
+    /// Never resized after the module is registered: the table points into
+    /// it.
+    sites: KVec<Site>,
+    /// The module's site states, cleared when it goes.
+    states: KVec<*const SiteState>,
+}
+
+/// All registered modules and markers.
+///
+/// # Invariants
+///
+/// Every `Site::marker` points into a `KBox` of `markers`; a marker is
+/// removed only once no site points at it. The table published by
+/// [`patcher::publish`] holds exactly the non-retired sites of `clients`.
+pub(crate) struct Registry {
+    clients: KVec<Client>,
+    pub(crate) markers: KVec<KBox<Marker>>,
+}
+
+// SAFETY: the raw pointers in the registry point at module memory and at
+// boxes owned by the registry; all access is under the registry mutex.
+unsafe impl Send for Registry {}
+
+/// Removes element `i` of `v` without allocating, by swapping in the last.
+fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> T {
+    let last = v.len() - 1;
+    v.as_mut_slice().swap(i, last);
+    // SAFETY: `last < len`; the element is read out and the length lowered
+    // so it is not dropped twice.
+    unsafe {
+        let x = core::ptr::read(v.as_ptr().add(last));
+        v.set_len(last);
+        x
+    }
+}
+
+fn module_name(m: *const bindings::module) -> &'static CStr {
+    // SAFETY: `m` is a module being loaded or unloaded by the caller's
+    // notifier; its `name` is a NUL-terminated array that lives as long.
+    unsafe { CStr::from_char_ptr((*m).name.as_ptr()) }
+}
+
+/// Memory region `t` of module `m`.
+fn region(m: *const bindings::module, t: bindings::mod_mem_type) -> (usize, usize) {
+    // SAFETY: `m` is valid (see `module_name`); `t` is a valid index.
+    let mem = unsafe { &(*m).mem[t as usize] };
+    (mem.base as usize, mem.size as usize)
+}
+
+fn within(addr: usize, len: usize, (base, size): (usize, usize)) -> bool {
+    addr >= base && addr.checked_add(len).is_some_and(|end| end <= base + size)
+}
+
+fn in_text(m: *const bindings::module, addr: usize, len: usize) -> Option<bool> {
+    if within(addr, len, region(m, bindings::mod_mem_type_MOD_TEXT)) {
+        Some(false)
+    } else if within(addr, len, region(m, bindings::mod_mem_type_MOD_INIT_TEXT)) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn in_module(m: *const bindings::module, addr: usize, len: usize) -> bool {
+    (0..bindings::mod_mem_type_MOD_MEM_NUM_TYPES)
+        .any(|t| within(addr, len, region(m, t as bindings::mod_mem_type)))
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes that must lie in
+/// module `m`.
+fn module_str(m: *const bindings::module, addr: usize, max: usize) -> Option<&'static [u8]> {
+    for len in 0..=max {
+        if !in_module(m, addr + len, 1) {
+            return None;
+        }
+        // SAFETY: `addr + len` lies in the module's memory, checked above.
+        if unsafe { *((addr + len) as *const u8) } == 0 {
+            // SAFETY: the `len` bytes were just read from module memory.
+            return Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) });
+        }
+    }
+    None
+}
+
+/// Finds `__markers_start` and `__markers_stop` in the module's symbols.
+fn section_bounds(m: *const bindings::module) -> Option<(usize, usize)> {
+    // SAFETY: at COMING, `kallsyms` points at the module's full symbol table,
+    // which stays in place until the module is live; the loader is the only
+    // writer and has finished.
+    let ks = unsafe { (*m).kallsyms };
+    if ks.is_null() {
+        return None;
+    }
+    // SAFETY: `ks` is valid, see above.
+    let (symtab, num, strtab) = unsafe { ((*ks).symtab, (*ks).num_symtab, (*ks).strtab) };
+    let (mut start, mut stop) = (None, None);
+    for i in 0..num as usize {
+        // SAFETY: `i < num_symtab`.
+        let sym = unsafe { &*symtab.add(i) };
+        // SAFETY: `st_name` indexes the NUL-terminated string table.
+        let name = unsafe { CStr::from_char_ptr(strtab.add(sym.st_name as usize)) };
+        match name.as_bytes() {
+            b"__markers_start" => start = Some(sym.st_value as usize),
+            b"__markers_stop" => stop = Some(sym.st_value as usize),
+            _ => {}
+        }
+    }
+    Some((start?, stop?))
+}
+
+fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn valid_sig(sig: &[u8; 16], nargs: u16) -> bool {
+    let n = sig.iter().position(|&b| b == 0).unwrap_or(16);
+    n == nargs as usize
+        && sig[n..].iter().all(|&b| b == 0)
+        && sig[..n].iter().all(|b| b"bhHsSiIlLzZpcty".contains(b))
+}
+
+/// Why an entry was refused.
+fn refuse(m: *const bindings::module, i: usize, why: &str) {
+    pr_err!(
+        "module {}: __markers entry {} refused: {}\n",
+        module_name(m),
+        i,
+        why
+    );
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        Self {
+            clients: KVec::new(),
+            markers: KVec::new(),
+        }
+    }
+
+    /// Finds a marker by name.
+    pub(crate) fn find(&self, name: &[u8]) -> Option<&Marker> {
+        self.markers
+            .iter()
+            .find(|m| m.name.as_slice() == name)
+            .map(|m| &**m)
+    }
+
+    fn find_or_add(&mut self, name: &[u8], format: &[u8], sig: &[u8; 16]) -> Result<*mut Marker> {
+        if let Some(m) = self.markers.iter_mut().find(|m| m.name.as_slice() == name) {
+            return Ok(&mut **m);
+        }
+        let mut n = KVec::new();
+        n.extend_from_slice(name, GFP_KERNEL)?;
+        let mut f = KVec::new();
+        f.extend_from_slice(format, GFP_KERNEL)?;
+        let mut b = KBox::new(
+            Marker {
+                name: n,
+                format: f,
+                sig: *sig,
+                enabled: false,
+                nsites: 0,
+                hits: AtomicU64::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let p: *mut Marker = &mut *b;
+        self.markers.push(b, GFP_KERNEL)?;
+        Ok(p)
+    }
+
+    /// Every site of every module, for iteration.
+    pub(crate) fn sites(&self) -> impl Iterator<Item = (&'static CStr, &Site)> {
+        self.clients
+            .iter()
+            .flat_map(|c| c.sites.iter().map(move |s| (module_name(c.module), s)))
+    }
+
+    /// Builds and publishes the handler's table from the registered sites;
+    /// waits a grace period and frees the old table.
+    fn republish(&self) -> Result {
+        let n = self
+            .sites()
+            .filter(|(_, s)| s.state.load(Ordering::Relaxed) & RETIRED == 0)
+            .count();
+        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+        for (_, s) in self.sites() {
+            if s.state.load(Ordering::Relaxed) & RETIRED == 0 {
+                v.push(s as *const Site, GFP_KERNEL)?;
+            }
+        }
+        // SAFETY: every pointer is a live site (type invariant).
+        v.sort_unstable_by_key(|&s| unsafe { (*s).addr });
+        let t = KBox::new(SiteTable { sites: v }, GFP_KERNEL)?;
+        let old = patcher::publish(Some(t));
+        // SAFETY: plain call from process context.
+        unsafe { bindings::synchronize_rcu() };
+        drop(old);
+        Ok(())
+    }
+
+    /// Registers a loading module's sites. An error fails the module's load
+    /// (only for lack of memory: bad entries are refused one by one).
+    pub(crate) fn module_coming(&mut self, m: *mut bindings::module) -> Result {
+        let Some((start, stop)) = section_bounds(m) else {
+            // Not a client: no __markers bounds.
+            return Ok(());
+        };
+        let esz = core::mem::size_of::<RawEntry>();
+        if stop < start || (stop - start) % esz != 0 || !in_module(m, start, stop - start) {
+            pr_err!(
+                "module {}: malformed __markers section ({:#x}..{:#x}), markers ignored\n",
+                module_name(m),
+                start,
+                stop
+            );
+            return Ok(());
+        }
+        let n = (stop - start) / esz;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut sites = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut states = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut new_markers = 0;
+
+        for i in 0..n {
+            // SAFETY: the entry lies in the module's memory (checked above)
+            // and is 8-byte aligned by the linker script.
+            let e = unsafe { &*((start + i * esz) as *const RawEntry) };
+            let (addr, target, daddr) = (e.code_addr(), e.target_addr(), e.desc_addr());
+            let Some(init) = in_text(m, addr, 5) else {
+                refuse(m, i, "site outside the module's text");
+                continue;
+            };
+            if in_text(m, target, 1).is_none() {
+                refuse(m, i, "jump target outside the module's text");
+                continue;
+            }
+            if !in_module(m, daddr, core::mem::size_of::<RawDesc>()) || daddr % 8 != 0 {
+                refuse(m, i, "descriptor outside the module");
+                continue;
+            }
+            // SAFETY: the descriptor lies in the module, aligned (checked).
+            let d = unsafe { &*(daddr as *const RawDesc) };
+            if d.magic != DESC_MAGIC || d.layout != DESC_LAYOUT {
+                refuse(m, i, "descriptor with a bad magic or layout");
+                continue;
+            }
+            if d.owner != m as *const c_void {
+                refuse(m, i, "descriptor of another module");
+                continue;
+            }
+            if d.abi != crate::abi_version_ptr() {
+                refuse(m, i, "descriptor built for another markers.ko");
+                continue;
+            }
+            let st = d.state as usize;
+            if !in_module(m, st, core::mem::size_of::<SiteState>()) || st % 8 != 0 {
+                refuse(m, i, "site state outside the module");
+                continue;
+            }
+            let Some(name) = module_str(m, d.name as usize, NAME_MAX) else {
+                refuse(m, i, "name not a string in the module");
+                continue;
+            };
+            if !valid_name(name) {
+                refuse(m, i, "name not 1-63 characters of [A-Za-z0-9_]");
+                continue;
+            }
+            let Some(format) = module_str(m, d.format as usize, markers::section::FORMAT_MAX)
+            else {
+                refuse(m, i, "format not a string in the module");
+                continue;
+            };
+            if !valid_sig(&d.sig, d.nargs) {
+                refuse(m, i, "malformed signature");
+                continue;
+            }
+            let s = Site {
+                addr,
+                target,
+                state: core::sync::atomic::AtomicU8::new(0),
+                init,
+                marker: core::ptr::null(),
+            };
+            let have = s.read();
+            if have != NOP5 {
+                pr_err!(
+                    "module {}: marker {}: site {} does not hold the 5-byte NOP ({:02x?}), refused\n",
+                    module_name(m),
+                    BStr::from_bytes(name),
+                    i,
+                    have
+                );
+                continue;
+            }
+            let had = self.markers.len();
+            let mk = self.find_or_add(name, format, &d.sig)?;
+            if self.markers.len() != had {
+                new_markers += 1;
+            }
+            // SAFETY: `mk` points into a box of `self.markers`.
+            let mk_ref = unsafe { &mut *mk };
+            if mk_ref.sig != d.sig {
+                pr_err!(
+                    "module {}: marker {} has signature \"{}\" here but \"{}\" elsewhere; these sites are refused\n",
+                    module_name(m),
+                    BStr::from_bytes(name),
+                    BStr::from_bytes(&d.sig[..d.nargs as usize]),
+                    BStr::from_bytes(mk_ref.sig_str())
+                );
+                continue;
+            }
+            mk_ref.nsites += 1;
+            // Capacity reserved above: cannot fail.
+            let _ = sites.push(Site { marker: mk, ..s }, GFP_KERNEL);
+            let sp = d.state;
+            if !states.iter().any(|&x| x == sp) {
+                let _ = states.push(sp, GFP_KERNEL);
+            }
+            // Release: the marker is fully built before an enabled block can
+            // see it (the block loads the pointer with acquire).
+            // SAFETY: `sp` is the module's state, checked to lie in it.
+            unsafe { (*sp).marker.store(mk.cast(), Ordering::Release) };
+        }
+
+        let nsites = sites.len();
+        if nsites == 0 {
+            self.drop_unused_markers();
+            return Ok(());
+        }
+        // Allocate everything that can fail before the module is published:
+        // an error after this point would leave it half-registered, and a
+        // failed COMING notifier gets no GOING call.
+        let batch = KVec::with_capacity(nsites, GFP_KERNEL);
+        let reserved = self.clients.reserve(1, GFP_KERNEL);
+        let client = Client {
+            module: m,
+            sites,
+            states,
+        };
+        let mut batch = match (batch, reserved) {
+            (Ok(b), Ok(())) => b,
+            _ => {
+                self.forget(client);
+                return Err(ENOMEM);
+            }
+        };
+        // Capacity reserved: cannot fail.
+        let _ = self.clients.push(client, GFP_KERNEL);
+        if let Err(e) = self.republish() {
+            // Undo: the module's load fails, nothing of it stays.
+            let c = self.clients.len() - 1;
+            let client = swap_remove(&mut self.clients, c);
+            self.forget(client);
+            return Err(e);
+        }
+
+        // Sites of markers that are already enabled (in another module) jump
+        // from the start.
+        let client = &self.clients[self.clients.len() - 1];
+        for s in client.sites.iter() {
+            // SAFETY: the site's marker is alive (type invariant).
+            if unsafe { (*s.marker).enabled } {
+                // Capacity reserved above: cannot fail.
+                let _ = batch.push((s, true), GFP_KERNEL);
+            }
+        }
+        if !batch.is_empty() {
+            patcher::apply(&batch);
+        }
+        pr_info!(
+            "module {}: {} sites, {} new markers\n",
+            module_name(m),
+            nsites,
+            new_markers
+        );
+        Ok(())
+    }
+
+    /// The module's init has run: retire its init-text sites.
+    pub(crate) fn module_live(&mut self, m: *mut bindings::module) {
+        let Some(c) = self.clients.iter().find(|c| c.module == m) else {
+            return;
+        };
+        let mut any = false;
+        for s in c.sites.iter().filter(|s| s.init) {
+            s.state.fetch_or(RETIRED, Ordering::Release);
+            any = true;
+        }
+        if any && self.republish().is_err() {
+            // The old table stays: it still lists the retired sites, whose
+            // memory stays allocated until the module goes, so the handler
+            // remains safe; only an address reused by a later module could
+            // match a retired site, and the table is rebuilt at every load.
+            pr_warn!(
+                "module {}: no memory to rebuild the site table\n",
+                module_name(m)
+            );
+        }
+    }
+
+    /// The module is going: forget its sites, after the handler has.
+    pub(crate) fn module_going(&mut self, m: *mut bindings::module) {
+        let Some(i) = self.clients.iter().position(|c| c.module == m) else {
+            return;
+        };
+        let client = swap_remove(&mut self.clients, i);
+        // Unpublish before freeing. If no memory is left to build a smaller
+        // table, publish none: sites of other modules then lose only the
+        // late-trap safety net until the next rebuild, never correctness of
+        // a pass (passes need a table, and the next load rebuilds it).
+        if self.republish().is_err() {
+            drop(patcher::publish(None));
+            // SAFETY: plain call from process context.
+            unsafe { bindings::synchronize_rcu() };
+        }
+        self.forget(client);
+    }
+
+    fn forget(&mut self, client: Client) {
+        for &st in client.states.iter() {
+            // SAFETY: the module is still in memory during its notifiers.
+            unsafe { (*st).marker.store(core::ptr::null_mut(), Ordering::Release) };
+        }
+        for s in client.sites.iter() {
+            // SAFETY: the marker outlives its sites (type invariant).
+            unsafe { (*(s.marker as *mut Marker)).nsites -= 1 };
+        }
+        drop(client);
+        self.drop_unused_markers();
+    }
+
+    fn drop_unused_markers(&mut self) {
+        let mut i = 0;
+        while i < self.markers.len() {
+            if self.markers[i].nsites == 0 {
+                drop(swap_remove(&mut self.markers, i));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Enables or disables the named markers, all in one patch pass.
+    ///
+    /// Unknown names fail the whole call with `ENOENT` before anything
+    /// changes. Returns the number of sites that could not be patched (they
+    /// are logged and marked broken; the others are patched).
+    pub(crate) fn set_enabled(&mut self, names: &[&[u8]], enable: bool) -> Result<usize> {
+        let mut targets = KVec::with_capacity(names.len(), GFP_KERNEL)?;
+        for name in names {
+            if !valid_name(name) {
+                return Err(EINVAL);
+            }
+            match self.markers.iter().position(|m| m.name.as_slice() == *name) {
+                Some(i) => targets.push(&*self.markers[i] as *const Marker, GFP_KERNEL)?,
+                None => return Err(ENOENT),
+            }
+        }
+        let mut batch = KVec::new();
+        for (_, s) in self.sites() {
+            if targets.iter().any(|&t| t == s.marker) {
+                batch.push((s, enable), GFP_KERNEL)?;
+            }
+        }
+        for &t in targets.iter() {
+            // SAFETY: `t` points into a box of `self.markers`, which we hold
+            // mutably; no other reference to it is live.
+            unsafe { (*(t as *mut Marker)).enabled = enable };
+        }
+        let report = patcher::apply(&batch);
+        Ok(report.refused)
+    }
+
+    /// The site whose address is `addr`, if registered.
+    pub(crate) fn site_at(&self, addr: usize) -> Option<&Site> {
+        self.sites().map(|(_, s)| s).find(|s| s.addr == addr)
+    }
+
+    /// Number of registered client modules.
+    pub(crate) fn nclients(&self) -> usize {
+        self.clients.len()
+    }
+}
+
+/// `ENABLED` as a bool.
+pub(crate) fn site_enabled(s: &Site) -> bool {
+    s.state.load(Ordering::Relaxed) & ENABLED != 0
+}
+
+/// Reads a NUL-terminated C string passed to an exported function.
+///
+/// # Safety
+///
+/// `p` must be null or point at a NUL-terminated string.
+pub(crate) unsafe fn c_name<'a>(p: *const u8) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let s = unsafe { CStr::from_char_ptr(p) }.as_bytes();
+    if !valid_name(s) {
+        return Err(EINVAL);
+    }
+    Ok(s)
+}

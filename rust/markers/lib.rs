@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Static markers for Rust kernel code: the client crate.
+//!
+//! A module that places markers uses this crate (`--extern markers`, see
+//! `Documentation/markers.rst` for the build boilerplate) and writes
+//!
+//! ```ignore
+//! use markers::mark;
+//!
+//! fn rx(len: u32, dev: &CStr) {
+//!     mark!(net_rx, "len={} dev={}", len, dev);
+//! }
+//! ```
+//!
+//! While the marker is disabled the site is one 5-byte NOP: no load, no
+//! compare, no call, and the argument expressions are not evaluated. When it
+//! is enabled, `markers.ko` patches the NOP into a `jmp` to an out-of-line
+//! block that evaluates the arguments and hands them to the marker's probes.
+//!
+//! This crate holds only macros, types, constants and `#[inline]` or generic
+//! functions: every piece of code it has is instantiated in the client, so no
+//! module has to export this crate's symbols. The pieces are:
+//!
+//! - [`mark!`] (`site.rs`): the site, its `__markers` entry and its descriptor.
+//! - [`section`]: the layout of `__markers` entries and descriptors, shared
+//!   with the registry in `markers.ko` that reads them.
+//! - [`args`]: the argument types a marker accepts and their signature.
+//!
+//! C header: [include/linux/markers.h](../../include/linux/markers.h)
+
+#![no_std]
+
+pub mod args;
+pub mod section;
+mod site;
+
+pub use args::{Args, MarkerArg, Primitive};
+
+/// Internals used by the expansion of [`mark!`]; not a stable interface.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::site::{bytes, check_format, check_name, fire, ALT_NEVER};
+    pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The site: [`mark!`] and what its expansion needs.
+//!
+//! A site is an `asm goto` statement: a 5-byte NOP whose label operand is the
+//! enabled block. The same assembly emits, in other sections:
+//!
+//! - the site's 16-byte [`RawEntry`](crate::section::RawEntry) in `__markers`;
+//! - the invocation's [`RawDesc`](crate::section::RawDesc), once per `mark!`
+//!   invocation and signature however often inlining copies the site
+//!   (`.ifndef` on a symbol named after the invocation's name static and the
+//!   signature: a site in a generic function instantiated with two
+//!   signatures gets two descriptors, and the registry refuses the second);
+//! - for objtool, which learns control flow only from sections it knows: an
+//!   `.altinstructions` entry whose replacement is the `jmp` to the enabled
+//!   block and whose condition is never true (`ALT_NOT(X86_FEATURE_ALWAYS)`),
+//!   so objtool sees the edge, validates the block and emits its ORC unwind
+//!   data, while the module loader never applies it; and `.discard.noendbr`
+//!   entries for the site and the block, which are jump targets, not
+//!   indirect-call targets. 19 bytes per site stay in the module
+//!   (`.altinstructions` and `.altinstr_replacement`); the rest is discarded
+//!   at link time;
+//! - a reference to `__markers_start`, which only the client linker script
+//!   defines, and through the descriptor one to `markers_abi_version`, which
+//!   only `markers.ko` exports: a module built without the boilerplate fails
+//!   at modpost instead of silently losing its markers.
+
+use crate::section::{SiteState, SLOTS_MAX};
+use crate::Args;
+
+/// `.altinstructions` feature word that is never true:
+/// `ALT_NOT(X86_FEATURE_ALWAYS)`, `(1 << 16) | (3 * 32 + 21)`.
+pub const ALT_NEVER: u32 = (1 << 16) | (3 * 32 + 21);
+
+/// Copies a `&str` into a byte array of exactly its length (for the name and
+/// format statics of a site).
+#[inline]
+pub const fn bytes<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    assert!(b.len() == N);
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
+
+/// Compile-time check of a marker name (with its terminating NUL): 1 to
+/// [`NAME_MAX`](crate::section::NAME_MAX) characters of `[A-Za-z0-9_]`.
+#[inline]
+pub const fn check_name(s: &str) {
+    let b = s.as_bytes();
+    assert!(b.len() >= 2, "marker name is empty");
+    assert!(
+        b.len() - 1 <= crate::section::NAME_MAX,
+        "marker name longer than 63 characters"
+    );
+    let mut i = 0;
+    while i < b.len() - 1 {
+        let c = b[i];
+        assert!(
+            c.is_ascii_alphanumeric() || c == b'_',
+            "marker name may only hold [A-Za-z0-9_]"
+        );
+        i += 1;
+    }
+}
+
+/// Compile-time check of a format string (with its terminating NUL).
+#[inline]
+pub const fn check_format(s: &str) {
+    let b = s.as_bytes();
+    assert!(
+        b.len() - 1 <= crate::section::FORMAT_MAX,
+        "marker format longer than 255 bytes"
+    );
+    let mut i = 0;
+    while i < b.len() - 1 {
+        assert!(b[i] != 0, "marker format contains a NUL byte");
+        i += 1;
+    }
+}
+
+extern "C" {
+    /// Runs the probes of the marker `state` belongs to; exported by
+    /// `markers.ko`.
+    fn markers_fire(state: *const SiteState, slots: *const u64, nslots: usize);
+}
+
+/// The enabled block's call: encodes the arguments and hands them to
+/// `markers.ko`.
+#[inline(always)]
+pub fn fire<A: Args>(state: &'static SiteState, args: A) {
+    let mut slots = [0u64; SLOTS_MAX];
+    args.encode(&mut slots);
+    // SAFETY: `state` is a valid static; `slots` holds `A::SLOTS` valid
+    // slots, and `markers_fire` reads only the slots it is given.
+    unsafe { markers_fire(state, slots.as_ptr(), A::SLOTS) };
+}
+
+/// Places a marker site.
+///
+/// `mark!(name, "format", args...)`: `name` is an identifier, the marker's
+/// name; the format string documents the arguments for the built-in print
+/// probe (`{}` per argument); `args` are up to 12 expressions of types that
+/// implement [`MarkerArg`](crate::MarkerArg).
+///
+/// Disabled, the site is one 5-byte NOP and the argument expressions are not
+/// evaluated. Enabled, the NOP is a `jmp` to a block that evaluates them once
+/// and calls the marker's probes. The same name at several sites, in one
+/// module or in several, is one marker.
+///
+/// # Examples
+///
+/// ```ignore
+/// fn rx(len: u32, dev: &CStr) {
+///     markers::mark!(net_rx, "len={} dev={}", len, dev);
+/// }
+/// ```
+#[macro_export]
+macro_rules! mark {
+    ($name:ident, $fmt:literal $(, $arg:expr)* $(,)?) => {{
+        const __MK_NAME: &str = ::core::concat!(::core::stringify!($name), "\0");
+        const __MK_FMT: &str = ::core::concat!($fmt, "\0");
+        const _: () = $crate::__private::check_name(__MK_NAME);
+        const _: () = $crate::__private::check_format(__MK_FMT);
+        static __MK_NAME_BYTES: [u8; __MK_NAME.len()] = $crate::__private::bytes(__MK_NAME);
+        static __MK_FMT_BYTES: [u8; __MK_FMT.len()] = $crate::__private::bytes(__MK_FMT);
+        static __MK_STATE: $crate::__private::SiteState = $crate::__private::SiteState::new();
+
+        /// The site. Generic over the argument tuple so that the signature
+        /// is computed from the arguments' types without evaluating them.
+        #[inline(always)]
+        fn __mk_site<A: $crate::Args, F: ::core::ops::FnOnce() -> A>(_: &F) -> bool {
+            // SAFETY: the assembly is a 5-byte NOP with no effect on
+            // registers, memory or flags; the rest only emits data into other
+            // sections. The label operand is the enabled path.
+            unsafe {
+                ::core::arch::asm!(
+                    // The descriptor, once per invocation.
+                    ".ifndef {name}.mkdesc.{sig0}.{sig1}",
+                    ".pushsection .rodata.markers_desc, \"a\"",
+                    ".balign 8",
+                    "{name}.mkdesc.{sig0}.{sig1}:",
+                    ".long {magic}",
+                    ".short {layout}",
+                    ".short {nargs}",
+                    ".quad {name}",
+                    ".quad {fmt}",
+                    ".quad __this_module",
+                    ".quad markers_abi_version",
+                    ".quad {state}",
+                    ".quad {sig0}",
+                    ".quad {sig1}",
+                    ".popsection",
+                    ".endif",
+                    // The site.
+                    "2: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00",
+                    // Its entry.
+                    ".pushsection __markers, \"a\"",
+                    ".balign 8",
+                    ".long 2b - .",
+                    ".long {block} - .",
+                    ".quad {name}.mkdesc.{sig0}.{sig1} - .",
+                    ".popsection",
+                    // objtool: the edge to the block, never applied.
+                    ".pushsection .altinstr_replacement, \"ax\"",
+                    "3: .byte 0xe9",
+                    ".long {block} - . - 4",
+                    "4:",
+                    ".popsection",
+                    ".pushsection .altinstructions, \"a\"",
+                    ".long 2b - .",
+                    ".long 3b - .",
+                    ".long {alt_never}",
+                    ".byte 5",
+                    ".byte 4b - 3b",
+                    ".popsection",
+                    ".pushsection .discard.noendbr",
+                    ".long 2b",
+                    ".long {block}",
+                    ".popsection",
+                    // The client boilerplate (scripts/markers.lds) is there.
+                    ".pushsection .discard.markers_lds",
+                    ".quad __markers_start",
+                    ".popsection",
+                    name = sym __MK_NAME_BYTES,
+                    fmt = sym __MK_FMT_BYTES,
+                    state = sym __MK_STATE,
+                    magic = const $crate::__private::DESC_MAGIC,
+                    layout = const $crate::__private::DESC_LAYOUT,
+                    nargs = const <A as $crate::Args>::NARGS,
+                    sig0 = const <A as $crate::Args>::SIG0,
+                    sig1 = const <A as $crate::Args>::SIG1,
+                    alt_never = const $crate::__private::ALT_NEVER,
+                    block = label { return true; },
+                    options(nostack, preserves_flags),
+                );
+            }
+            false
+        }
+
+        let __mk_args = || ($($arg,)*);
+        if __mk_site(&__mk_args) {
+            $crate::__private::fire(&__MK_STATE, __mk_args());
+        }
+    }};
+}
