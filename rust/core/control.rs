@@ -182,7 +182,12 @@ unsafe extern "C" fn control_show(
         let _ = writeln!(p, "# site module marker state");
         for (module, s) in r.sites() {
             let _ = write!(p, "  ");
-            p.symbol(s.addr);
+            if s.state.load(Ordering::Relaxed) & RETIRED != 0 {
+                // Freed init text: no symbol to show, and no address to leak.
+                let _ = write!(p, "(freed init text)");
+            } else {
+                p.symbol(s.addr);
+            }
             // SAFETY: the marker outlives its sites (registry invariant).
             let name = unsafe { &(*s.marker).name };
             let _ = writeln!(

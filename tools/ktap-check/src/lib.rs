@@ -251,6 +251,18 @@ pub fn strip_module_prefix(line: &str) -> &str {
     line[word..].strip_prefix(": ").unwrap_or(line)
 }
 
+/// The module-name prefix of a timestamp-stripped line (without `: `), or
+/// `""`. Lines of one source form their own KTAP stream: a module's KTAP
+/// document printed through printk may interleave with a shell script's.
+pub fn module_prefix(line: &str) -> &str {
+    let rest = strip_module_prefix(line);
+    if rest.len() == line.len() {
+        ""
+    } else {
+        &line[..line.len() - rest.len() - 2]
+    }
+}
+
 /// Strips both the timestamp and the module-name prefix.
 pub fn strip_prefixes(line: &str) -> &str {
     strip_module_prefix(strip_timestamp(line))
@@ -388,7 +400,8 @@ impl Doc {
 pub fn check(log: &str, opts: &Options) -> Report {
     let lines: Vec<String> = log.lines().map(|l| l.replace('\r', "")).collect();
     let mut report = Report::default();
-    let mut doc: Option<Doc> = None;
+    // The current document of each source (see `module_prefix`).
+    let mut docs: std::collections::BTreeMap<String, Doc> = Default::default();
     let mut ndocs = 0;
     let mut last_splat: Option<usize> = None;
     let mut done: Option<String> = None;
@@ -422,6 +435,7 @@ pub fn check(log: &str, opts: &Options) -> Report {
         }
 
         let body = strip_module_prefix(text);
+        let source = module_prefix(text);
         let trimmed = body.trim_start();
         let indent = body.len() - trimmed.len();
         if trimmed.starts_with("Bail out!") {
@@ -432,11 +446,11 @@ pub fn check(log: &str, opts: &Options) -> Report {
             continue;
         }
         if indent == 0 && is_header(body) {
-            if let Some(d) = doc.take() {
+            if let Some(d) = docs.remove(source) {
                 d.finish(&mut report.results);
             }
             ndocs += 1;
-            doc = Some(Doc::new(ndocs, lineno));
+            docs.insert(source.to_string(), Doc::new(ndocs, lineno));
             continue;
         }
         let plan = if indent == 0 { parse_plan(body) } else { None };
@@ -444,7 +458,7 @@ pub fn check(log: &str, opts: &Options) -> Report {
         if plan.is_none() && result.is_none() {
             continue;
         }
-        let d = doc.get_or_insert_with(|| {
+        let d = docs.entry(source.to_string()).or_insert_with(|| {
             ndocs += 1;
             Doc::new(ndocs, lineno)
         });
@@ -470,7 +484,9 @@ pub fn check(log: &str, opts: &Options) -> Report {
             });
         }
     }
-    if let Some(d) = doc {
+    let mut rest: Vec<Doc> = docs.into_values().collect();
+    rest.sort_by_key(|d| d.index);
+    for d in rest {
         d.finish(&mut report.results);
     }
 
@@ -683,6 +699,20 @@ markers-guest: done rc=0
             r.render(true),
             "    ok a\n    not ok b\nok suite\n1 passed, 0 failed\n"
         );
+    }
+
+    #[test]
+    fn interleaved_sources_keep_their_documents() {
+        let log = "KTAP version 1\n1..2\nok 1 shell one\n\
+[    1.0] mod_test: KTAP version 1\n\
+[    1.1] mod_test: 1..2\n\
+[    1.2] mod_test: ok 1 inner one\n\
+[    1.3] mod_test: ok 2 inner two\n\
+ok 2 shell two\n\
+markers-guest: done rc=0\n";
+        let r = run(log);
+        assert_eq!(r.passed(), 4, "{}", r.render(true));
+        assert_eq!(r.failed(), 0, "{}", r.render(true));
     }
 
     #[test]
