@@ -74,7 +74,9 @@ impl Sysfs {
         // INVARIANT: `kobj` was just created and its one reference is ours.
         let this = Self { kobj };
         // SAFETY: `kobj` is valid; the attribute is static.
-        let r = unsafe { bindings::sysfs_create_file_ns(kobj, &(*CONTROL.0.get()).attr, core::ptr::null()) };
+        let r = unsafe {
+            bindings::sysfs_create_file_ns(kobj, &(*CONTROL.0.get()).attr, core::ptr::null())
+        };
         if r < 0 {
             pr_err!("cannot create /sys/kernel/markers/control: {}\n", r);
             return Err(Error::from_errno(r));

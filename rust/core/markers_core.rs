@@ -91,7 +91,11 @@ impl kernel::Module for Markers {
         // this same module.
         let c_abi = unsafe { markers_abi_version };
         if c_abi != ABI_VERSION {
-            pr_err!("ABI mismatch: Rust side {}, C side {}\n", ABI_VERSION, c_abi);
+            pr_err!(
+                "ABI mismatch: Rust side {}, C side {}\n",
+                ABI_VERSION,
+                c_abi
+            );
             return Err(EINVAL);
         }
         let registry = KBox::pin_init(new_mutex!(Registry::new(), "markers_registry"), GFP_KERNEL)?;

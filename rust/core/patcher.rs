@@ -240,9 +240,7 @@ pub(crate) unsafe extern "C" fn markers_int3(regs: *mut bindings::pt_regs) -> bo
 fn write(addr: usize, bytes: &[u8]) -> Result {
     // SAFETY: `addr` is a registered site (callers hold the registry mutex);
     // the glue maps only the pages the write touches and checks them.
-    let r = unsafe {
-        markers_text_write(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len())
-    };
+    let r = unsafe { markers_text_write(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len()) };
     if r < 0 {
         Err(Error::from_errno(r))
     } else {
@@ -326,14 +324,12 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
         }
         // Capacity was reserved for the whole batch: this cannot fail.
         let _ = todo.push((site, site.bytes_for(enable)), GFP_KERNEL);
-        let new_state = if enable {
-            ENABLED | PATCHING
-        } else {
-            PATCHING
-        };
+        let new_state = if enable { ENABLED | PATCHING } else { PATCHING };
         // Release: ordered before the 0xcc store of step 1 (see above).
-        site.state
-            .store(new_state | (state & !(ENABLED | PATCHING)), Ordering::Release);
+        site.state.store(
+            new_state | (state & !(ENABLED | PATCHING)),
+            Ordering::Release,
+        );
     }
 
     if !todo.is_empty() {
@@ -344,7 +340,8 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
                 // Nothing written: the site keeps its old bytes and state.
                 log_site(c"cannot write the text of", site, &site.read(), new);
                 let old = site.state.load(Ordering::Relaxed) ^ ENABLED;
-                site.state.store((old & !PATCHING) | BROKEN, Ordering::Release);
+                site.state
+                    .store((old & !PATCHING) | BROKEN, Ordering::Release);
                 report.refused += 1;
             }
         }

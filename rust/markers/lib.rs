@@ -40,6 +40,6 @@ pub use args::{Args, MarkerArg, Primitive};
 /// Internals used by the expansion of [`mark!`]; not a stable interface.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::site::{bytes, check_format, check_name, fire, ALT_NEVER};
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
+    pub use crate::site::{bytes, check_format, check_name, fire, ALT_NEVER};
 }

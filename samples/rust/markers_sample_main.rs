@@ -61,12 +61,30 @@ fn report<T: MarkerArg<Repr = u32>>(v: T) {
 
 #[inline(never)]
 fn tick(n: u64) {
-    mark!(sample_tick, "tick {} by {} ticks={}", n, c"ticker", Ticks(n));
+    mark!(
+        sample_tick,
+        "tick {} by {} ticks={}",
+        n,
+        c"ticker",
+        Ticks(n)
+    );
     let sum = sum_squares(64);
     if n % 2 == 0 {
-        mark!(sample_state, "{} ok={} at {}", "even", true, &TICKS as *const AtomicU64);
+        mark!(
+            sample_state,
+            "{} ok={} at {}",
+            "even",
+            true,
+            &TICKS as *const AtomicU64
+        );
     } else {
-        mark!(sample_state, "{} ok={} at {}", "odd", sum != 0, &TICKS as *const AtomicU64);
+        mark!(
+            sample_state,
+            "{} ok={} at {}",
+            "odd",
+            sum != 0,
+            &TICKS as *const AtomicU64
+        );
     }
     report(sum);
     report(&sum);

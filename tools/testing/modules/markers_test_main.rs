@@ -243,10 +243,16 @@ const NTESTS: u32 = 20;
 fn run(t: &mut Ktap) {
     // 1-2: the sites are registered and disabled.
     let basic = sites_of(b"test_basic");
-    t.check("test_basic has one registered site", basic.len() == 1 && site_state(basic[0]) == 0);
+    t.check(
+        "test_basic has one registered site",
+        basic.len() == 1 && site_state(basic[0]) == 0,
+    );
     let all_nop = entries().iter().all(|e| bytes_at(e.code_addr()) == NOP5);
     pr_info!("# {} sites in this module\n", entries().len());
-    t.check("every disabled site holds the 5-byte NOP", all_nop && !entries().is_empty());
+    t.check(
+        "every disabled site holds the 5-byte NOP",
+        all_nop && !entries().is_empty(),
+    );
 
     // 3-5: enable, fire, disable.
     let b = basic[0];
@@ -260,7 +266,11 @@ fn run(t: &mut Ktap) {
     );
     let r = enable(c"test_basic");
     let have = bytes_at(b.code_addr());
-    pr_info!("# enabled test_basic: {:02x?}, expected {:02x?}\n", have, jmp_to(b));
+    pr_info!(
+        "# enabled test_basic: {:02x?}, expected {:02x?}\n",
+        have,
+        jmp_to(b)
+    );
     t.check(
         "enabling writes jmp rel32 to the site's block",
         r == 0 && have == jmp_to(b) && site_state(b) == SITE_ENABLED,
@@ -285,7 +295,10 @@ fn run(t: &mut Ktap) {
 
     // 8-9: a batch across markers is one pass of three serializations.
     let s0 = stats();
-    let names = [c"test_batch_a".as_ptr().cast::<u8>(), c"test_batch_b".as_ptr().cast::<u8>()];
+    let names = [
+        c"test_batch_a".as_ptr().cast::<u8>(),
+        c"test_batch_b".as_ptr().cast::<u8>(),
+    ];
     // SAFETY: two NUL-terminated names.
     let r = unsafe { markers_update(names.as_ptr(), 2, true) };
     let s1 = stats();
@@ -303,12 +316,22 @@ fn run(t: &mut Ktap) {
     let r = unsafe { markers_update(names.as_ptr(), 2, false) };
     t.check(
         "and disabled in one pass",
-        r == 0 && stats().passes == s1.passes + 1 && sites_of(b"test_batch_a").iter().all(|e| bytes_at(e.code_addr()) == NOP5),
+        r == 0
+            && stats().passes == s1.passes + 1
+            && sites_of(b"test_batch_a")
+                .iter()
+                .all(|e| bytes_at(e.code_addr()) == NOP5),
     );
 
     // 10-11: bad names.
-    t.check("an unknown marker is -ENOENT", enable(c"test_no_such_marker") == -(bindings::ENOENT as c_int));
-    t.check("a malformed name is -EINVAL", enable(c"bad-name!") == -(bindings::EINVAL as c_int));
+    t.check(
+        "an unknown marker is -ENOENT",
+        enable(c"test_no_such_marker") == -(bindings::ENOENT as c_int),
+    );
+    t.check(
+        "a malformed name is -EINVAL",
+        enable(c"bad-name!") == -(bindings::EINVAL as c_int),
+    );
 
     // 12-13: a planted wrong byte: the site is refused, the rest of the
     // batch applies (no rollback).
@@ -317,7 +340,10 @@ fn run(t: &mut Ktap) {
     // SAFETY: the site is ours and disabled; test_mode allows the write.
     let p = unsafe { markers_test_poke(bad[0].code_addr() as *const c_void, 3, 0x55) };
     let s0 = stats();
-    let names = [c"test_corrupt".as_ptr().cast::<u8>(), c"test_corrupt_ok".as_ptr().cast::<u8>()];
+    let names = [
+        c"test_corrupt".as_ptr().cast::<u8>(),
+        c"test_corrupt_ok".as_ptr().cast::<u8>(),
+    ];
     // SAFETY: two NUL-terminated names.
     let r = unsafe { markers_update(names.as_ptr(), 2, true) };
     let s1 = stats();
@@ -405,7 +431,11 @@ fn run(t: &mut Ktap) {
     let mut errors = 0;
     if started {
         for i in 0..toggles {
-            let r = if i % 2 == 0 { enable(c"test_hot") } else { disable(c"test_hot") };
+            let r = if i % 2 == 0 {
+                enable(c"test_hot")
+            } else {
+                disable(c"test_hot")
+            };
             if r != 0 {
                 errors += 1;
             }
