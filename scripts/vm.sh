@@ -46,7 +46,7 @@ shell) timeout=0 ;;
 esac
 [ "$mode" != run ] || [ -n "${CMD:-}" ] || die "vm-run needs CMD='command'"
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
-	timeout=${TIMEOUT:-45}
+	timeout=${TIMEOUT:-20}
 fi
 
 bzimage=$kdir/arch/x86/boot/bzImage

@@ -100,7 +100,7 @@ struct Page {
     len: usize,
 }
 
-const PAGE: usize = bindings::PAGE_SIZE as usize;
+const PAGE: usize = bindings::PAGE_SIZE;
 
 impl Write for Page {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
@@ -148,6 +148,11 @@ fn state_str(st: u8) -> &'static str {
     }
 }
 
+/// `show` of `control`: lists counters, markers and sites.
+///
+/// # Safety
+///
+/// Called by sysfs with a `PAGE_SIZE` buffer.
 unsafe extern "C" fn control_show(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
@@ -250,6 +255,11 @@ fn control_line(line: &[u8]) -> Result {
     }
 }
 
+/// `store` of `control`: applies `enable`/`disable` lines.
+///
+/// # Safety
+///
+/// Called by sysfs with `count` readable bytes at `buf`.
 unsafe extern "C" fn control_store(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,

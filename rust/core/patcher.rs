@@ -184,7 +184,7 @@ extern "C" {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn markers_int3(regs: *mut bindings::pt_regs) -> bool {
     // SAFETY: the caller passes valid registers.
-    let ip = unsafe { (*regs).ip } as usize;
+    let ip = unsafe { (*regs).ip };
     let addr = ip.wrapping_sub(1);
     let table = TABLE.load(Ordering::Acquire);
     if table.is_null() {

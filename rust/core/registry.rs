@@ -391,7 +391,7 @@ impl Registry {
             // Capacity reserved above: cannot fail.
             let _ = sites.push(Site { marker: mk, ..s }, GFP_KERNEL);
             let sp = d.state;
-            if !states.iter().any(|&x| x == sp) {
+            if !states.contains(&sp) {
                 let _ = states.push(sp, GFP_KERNEL);
             }
             // Release: the marker is fully built before an enabled block can
@@ -536,7 +536,7 @@ impl Registry {
         }
         let mut batch = KVec::new();
         for (_, s) in self.sites() {
-            if targets.iter().any(|&t| t == s.marker) {
+            if targets.contains(&s.marker) {
                 batch.push((s, enable), GFP_KERNEL)?;
             }
         }

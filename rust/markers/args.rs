@@ -210,6 +210,7 @@ pub trait Args {
     fn encode(self, out: &mut [u64]);
 }
 
+#[inline]
 const fn sig_word(kinds: &[u8], word: usize) -> u64 {
     let mut v = 0u64;
     let mut i = 0;

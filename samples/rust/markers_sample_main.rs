@@ -87,10 +87,16 @@ fn tick(n: u64) {
         );
     }
     report(sum);
-    report(&sum);
+    let by_ref: &u32 = &sum;
+    report(by_ref);
     TICKS.store(n + 1, Ordering::Relaxed);
 }
 
+/// The ticking thread.
+///
+/// # Safety
+///
+/// Called by the kernel as a kthread function.
 unsafe extern "C" fn ticker(_data: *mut c_void) -> c_int {
     let mut n = 0u64;
     // SAFETY: called from the kernel thread created in `init`.

@@ -201,6 +201,11 @@ fn hot_site(i: u64) {
     mark!(test_hot, "i={} cpu={}", i, i & 3);
 }
 
+/// A thread that runs `test_hot` until stopped.
+///
+/// # Safety
+///
+/// Called by the kernel as a kthread function.
 unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
     let mut i = 0u64;
     // SAFETY: called in the kernel thread.
