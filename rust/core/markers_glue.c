@@ -31,6 +31,11 @@ bool markers_test_mode;
 module_param_named(test_mode, markers_test_mode, bool, 0400);
 MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke)");
 
+/*
+ * The exported API is defined in Rust (rust/core/markers_core.rs); its
+ * exports cannot follow the definitions (checkpatch's EXPORT_SYMBOL rule is
+ * ignored for this file by scripts/check.sh).
+ */
 EXPORT_SYMBOL_GPL(markers_fire);
 EXPORT_SYMBOL_GPL(markers_update);
 EXPORT_SYMBOL_GPL(markers_enable);
@@ -54,6 +59,7 @@ static int markers_die_notify(struct notifier_block *nb, unsigned long val,
 		return NOTIFY_DONE;
 	return markers_int3(args->regs) ? NOTIFY_STOP : NOTIFY_DONE;
 }
+
 NOKPROBE_SYMBOL(markers_die_notify);
 NOKPROBE_SYMBOL(markers_int3);
 
