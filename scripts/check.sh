@@ -129,7 +129,12 @@ if [ "${SKIP_HARNESS_SELFTEST:-}" != 1 ] && [ -z "${HARNESS_SELFTEST:-}" ]; then
 	add_counts "$tmp/hs.log"
 fi
 
-# 6. The in-guest test suite.
+# 6. The in-guest test suite; first the patcher's stress test under
+# single-threaded TCG, where a late int3 trap would be a real bug.
+TCG_THREAD=single TESTS='10-*' TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' \
+	MARKERS_LOGDIR="$root/.vm/single" "$here/vm.sh" test "$kdir" | tee "$tmp/single.log"
+add_counts "$tmp/single.log"
+
 "$here/vm.sh" test "$kdir" | tee "$tmp/vm.log"
 add_counts "$tmp/vm.log"
 finish

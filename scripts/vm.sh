@@ -22,6 +22,10 @@
 #                    add a deliberately broken step to the test run, to show
 #                    that the harness turns it red
 #   CPUS=n           guest CPUs (default 4; the test run asserts it)
+#   TESTS=glob       run only tools/testing/guest/tests/<glob> (test mode)
+#   TEST_ENV='A=1 B=2'  variables exported to the in-guest tests
+#   TCG_THREAD=single|multi
+#                    qemu TCG threading (default multi)
 #   QEMU_ARGS        extra qemu arguments
 #   V=1              print the whole console for run and demo
 #
@@ -68,6 +72,8 @@ rm -f "$stage/markers/testing/init"
 echo "$mode" >"$stage/markers/mode"
 printf '%s\n' "${CMD:-}" >"$stage/markers/cmd"
 printf '%s\n' "${HARNESS_SELFTEST:-}" >"$stage/markers/selftest"
+printf '%s\n' "${TESTS:-}" >"$stage/markers/tests-glob"
+printf '%s\n' "${TEST_ENV:-}" >"$stage/markers/test-env"
 sed -n 's/^#define MARKERS_VERSION "\(.*\)"$/\1/p' "$root/include/linux/markers.h" \
 	>"$stage/markers/VERSION"
 
@@ -92,7 +98,7 @@ out=$logdir/ttyS1.out
 append="console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init"
 [ "$mode" = test ] || append="$append quiet"
 # shellcheck disable=SC2206
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$cpus" -m 512
+qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-multi}" -smp "$cpus" -m 512
       -nographic -no-reboot -nodefaults
       -kernel "$bzimage" -initrd "$logdir/initramfs.cpio.gz"
       -append "$append"

@@ -11,7 +11,7 @@ m=/markers/modules
 
 ktap_begin 5
 ktap_check "core module loads with test_mode=1" insmod $m/markers.ko test_mode=1
-ktap_check "markers_test.ko: every in-kernel check passes" insmod $m/markers_test.ko toggles=${MARKERS_TOGGLES:-2000}
+ktap_check "markers_test.ko: every in-kernel check passes" insmod $m/markers_test.ko toggles=${MARKERS_TOGGLES:-2000} expect_no_late=${MARKERS_EXPECT_NO_LATE:-0}
 ktap_check "test module unloads" rmmod markers_test
 ktap_check "no marker left after unload" sh -c '! grep -q "^test_" /sys/kernel/markers/control'
 ktap_check "core module unloads" rmmod markers
