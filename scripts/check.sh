@@ -88,7 +88,8 @@ fi
 
 # Every site of every built module is a 5-byte NOP with no marker-related
 # instruction before it.
-mapfile -t kos < <(find . -name '*.ko' -not -path './.vm/*' | sort)
+# (markers_badsec.ko holds malformed entries on purpose.)
+mapfile -t kos < <(find . -name '*.ko' -not -path './.vm/*' -not -name markers_badsec.ko | sort)
 if python3 "$here/check-sites.py" --quiet "${kos[@]}" >"$tmp/sites.log" 2>&1; then
 	result 0 "every site is a 5-byte NOP ($(tail -1 "$tmp/sites.log"))"
 else

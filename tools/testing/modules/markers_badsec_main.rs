@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A module with a malformed `__markers` section, for the registry's
+//! validation: hand-written entries, each wrong in one way, next to two
+//! real sites. The module must load; each bad entry must be refused with a
+//! log line naming the reason; the real site `badsec_ok` must work; the real
+//! site `sample_tick` has another signature than the sample module's marker
+//! of that name and must be refused when both are loaded.
+
+use core::hint::black_box;
+
+use kernel::prelude::*;
+use markers::mark;
+
+module! {
+    type: Badsec,
+    name: "markers_badsec",
+    author: "The markers developers",
+    description: "Malformed __markers entries for the registry's tests",
+    license: "GPL",
+}
+
+#[no_mangle]
+#[inline(never)]
+extern "C" fn markers_badsec_work(x: u32) -> u32 {
+    let y = black_box(x).wrapping_mul(3);
+    mark!(badsec_ok, "y={}", y);
+    mark!(sample_tick, "wrong signature {}", y);
+    y
+}
+
+/// State slot of the hand-written descriptors.
+#[no_mangle]
+static mut markers_badsec_state: u64 = 0;
+
+// The hand-written entries. `good_desc` is a valid descriptor; each entry
+// breaks one rule. `work+1` is inside an instruction: not the NOP.
+core::arch::global_asm!(
+    ".pushsection .rodata.badsec, \"a\"",
+    ".balign 8",
+    "badsec_name_ok: .asciz \"badsec_hand\"",
+    "badsec_name_bad: .asciz \"bad-name\"",
+    "badsec_fmt: .asciz \"v={{}}\"",
+    ".balign 8",
+    // A valid descriptor (magic "MRKD", layout 1, one u32 argument).
+    "badsec_good_desc:",
+    ".long 0x444b524d",
+    ".short 1, 1",
+    ".quad badsec_name_ok, badsec_fmt, __this_module, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x49, 0",
+    "badsec_bad_magic:",
+    ".long 0x12345678",
+    ".short 1, 1",
+    ".quad badsec_name_ok, badsec_fmt, __this_module, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x49, 0",
+    "badsec_bad_owner:",
+    ".long 0x444b524d",
+    ".short 1, 1",
+    ".quad badsec_name_ok, badsec_fmt, 0, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x49, 0",
+    "badsec_bad_name:",
+    ".long 0x444b524d",
+    ".short 1, 1",
+    ".quad badsec_name_bad, badsec_fmt, __this_module, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x49, 0",
+    "badsec_bad_sig:",
+    ".long 0x444b524d",
+    ".short 1, 1",
+    ".quad badsec_name_ok, badsec_fmt, __this_module, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x51, 0",
+    ".popsection",
+    ".pushsection __markers, \"a\"",
+    ".balign 8",
+    // 1. The site is in .rodata, not text.
+    ".long badsec_fmt - .",
+    ".long {work} - .",
+    ".quad badsec_good_desc - .",
+    // 2. The jump target is in .rodata.
+    ".long {work} + 1 - .",
+    ".long badsec_fmt - .",
+    ".quad badsec_good_desc - .",
+    // 3. The descriptor is far outside the module.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad 0x100000000",
+    // 4. Bad magic.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad badsec_bad_magic - .",
+    // 5. Descriptor owned by no module.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad badsec_bad_owner - .",
+    // 6. Malformed name.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad badsec_bad_name - .",
+    // 7. Malformed signature.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad badsec_bad_sig - .",
+    // 8. Everything valid, but the site is not the 5-byte NOP.
+    ".long {work} + 1 - .",
+    ".long {work} - .",
+    ".quad badsec_good_desc - .",
+    ".popsection",
+    work = sym markers_badsec_work,
+    state = sym markers_badsec_state,
+);
+
+struct Badsec;
+
+impl kernel::Module for Badsec {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        pr_info!("loaded, work(2) = {}\n", markers_badsec_work(2));
+        Ok(Badsec)
+    }
+}
