@@ -71,6 +71,111 @@ void markers_get_stats(struct markers_stats *stats);
  */
 int markers_test_poke(const void *site, unsigned int offset, u8 byte);
 
+/*
+ * Probes
+ * ======
+ *
+ * A probe is a handler attached to a marker by name.  Names are global: a
+ * probe attaches to the marker of that name in every module.  It may be
+ * registered before any module defines the marker (it is then pending, and
+ * attaches when one loads, and again after a reload).
+ *
+ * The signature is the contract: one kind letter per argument,
+ *
+ *	b bool       h/H s8/u8    s/S s16/u16   i/I s32/u32   l/L s64/u64
+ *	z/Z ssize_t/size_t        p pointer     c C string
+ *	t string (pointer, length)                y bytes (pointer, length)
+ *
+ * so a marker mark!(net_rx, "len={} dev={}", len: u32, dev: &CStr) has the
+ * signature "Ic".  A probe attaches only to a marker of its signature.
+ *
+ * Argument ABI: the handler gets the arguments as an array of u64 slots, one
+ * per argument, two for t and y (pointer, then length).  Integers are zero-
+ * or sign-extended, bool is 0 or 1, pointers and C strings are addresses,
+ * valid only during the call.
+ *
+ * Context: handlers run where the marked code runs (any context, NMI
+ * included) with preemption disabled; they must not sleep.  Nesting (a
+ * handler that hits markers) is cut off after 4 levels per CPU.
+ *
+ * Arming: a marker's sites jump exactly while the marker is enabled, either
+ * explicitly (markers_enable(), the control file) or by an attached probe
+ * registered with MARKERS_PROBE_ENABLE.  A probe without the flag gets hits
+ * only while the marker is armed for another reason.
+ */
+typedef void (*markers_probe_fn)(void *data, const u64 *args,
+				 unsigned int nslots);
+
+/* The probe arms its marker while attached. */
+#define MARKERS_PROBE_ENABLE	0x1
+
+struct markers_probe {
+	const char *name;		/* marker name, [A-Za-z0-9_]{1,63} */
+	const char *sig;		/* signature, e.g. "Ic" */
+	markers_probe_fn func;
+	void *data;			/* passed to func */
+	unsigned int flags;		/* MARKERS_PROBE_* */
+};
+
+/**
+ * markers_probe_register_many() - attach probes to markers by name
+ * @probes: the probes
+ * @n: how many
+ *
+ * All or nothing, one patch pass for the whole batch.
+ * Context: process, may sleep.
+ *
+ * Return: 0; -EINVAL for a malformed name or signature, unknown flags, or a
+ * signature that differs from the loaded marker's; -EEXIST when the same
+ * (name, func, data) is already registered; -ENOMEM.
+ */
+int markers_probe_register_many(const struct markers_probe *probes,
+				unsigned int n);
+
+/**
+ * markers_probe_unregister_many() - detach probes
+ * @probes: the probes (sig and flags are ignored)
+ * @n: how many
+ *
+ * All or nothing (-ENOENT if one is not registered), one patch pass, one
+ * grace period: when it returns, no handler of the batch is running or will
+ * run, and their data may be freed.  Context: process, may sleep.
+ */
+int markers_probe_unregister_many(const struct markers_probe *probes,
+				  unsigned int n);
+
+static inline int markers_probe_register(const char *name, const char *sig,
+					 markers_probe_fn func, void *data,
+					 unsigned int flags)
+{
+	struct markers_probe p = { name, sig, func, data, flags };
+
+	return markers_probe_register_many(&p, 1);
+}
+
+static inline int markers_probe_unregister(const char *name,
+					   markers_probe_fn func, void *data)
+{
+	struct markers_probe p = { name, NULL, func, data, 0 };
+
+	return markers_probe_unregister_many(&p, 1);
+}
+
+/* States returned by markers_probe_state(). */
+#define MARKERS_PROBE_PENDING	0	/* no loaded module defines the marker */
+#define MARKERS_PROBE_ATTACHED	1
+#define MARKERS_PROBE_MISMATCH	2	/* the loaded marker has another signature */
+
+/* The state of a registered probe (name, func, data), or -ENOENT. */
+int markers_probe_state(const struct markers_probe *probe);
+
+/*
+ * Wait until no handler unregistered before the call can still be running.
+ * markers_probe_unregister*() already does; this is for callers that need
+ * an explicit barrier, e.g. before freeing data shared by several probes.
+ */
+void markers_probe_synchronize(void);
+
 /* The call of an enabled site (used by the mark! expansion). */
 struct markers_site_state;
 void markers_fire(const struct markers_site_state *state, const u64 *slots,

@@ -8,7 +8,9 @@
 //!   number of sites, hits, signature, format) and every site (address as
 //!   `%pS`, module, state);
 //! - writing `enable NAME...` or `disable NAME...` switches the named markers
-//!   in one patch pass per line. An unknown verb or a malformed name fails
+//!   in one patch pass per line; `print NAME...` attaches the built-in print
+//!   probe (output in `/sys/kernel/tracing/instances/markers/trace`), which
+//!   arms the marker, and `noprint NAME...` detaches it. An unknown verb or a malformed name fails
 //!   the write with `-EINVAL`, an unknown marker with `-ENOENT`, and nothing
 //!   of that line changes.
 //!
@@ -173,18 +175,42 @@ unsafe extern "C" fn control_show(
         STATS.syncs.load(Ordering::Relaxed),
     );
     let _ = crate::with_registry(|r| {
-        let _ = writeln!(p, "# marker state sites hits signature format");
+        let _ = writeln!(p, "# marker state sites hits probes signature format");
         for m in r.markers.iter() {
+            let nprobes = r
+                .probes
+                .iter()
+                .filter(|q| q.name.as_slice() == m.name.as_slice() && q.sig == m.sig)
+                .count();
             let _ = writeln!(
                 p,
-                "{} {} {} {} \"{}\" \"{}\"",
+                "{} {} {} {} {} \"{}\" \"{}\"",
                 BStr::from_bytes(&m.name),
-                if m.enabled { "on" } else { "off" },
+                if m.armed() { "on" } else { "off" },
                 m.nsites,
                 m.hits.load(Ordering::Relaxed),
+                nprobes,
                 BStr::from_bytes(m.sig_str()),
                 BStr::from_bytes(&m.format),
             );
+        }
+        let _ = writeln!(p, "# probe marker state signature flags handler");
+        for q in r.probes.iter() {
+            let st = match crate::probes::state_of(q, &r.markers) {
+                crate::probes::ProbeState::Pending => "pending",
+                crate::probes::ProbeState::Attached => "attached",
+                crate::probes::ProbeState::Mismatch => "mismatch",
+            };
+            let _ = write!(
+                p,
+                "  probe {} {} \"{}\" {} ",
+                BStr::from_bytes(&q.name),
+                st,
+                BStr::from_bytes(q.sig_str()),
+                if q.enable { "enable" } else { "-" },
+            );
+            p.symbol(q.func as usize);
+            let _ = writeln!(p);
         }
         let _ = writeln!(p, "# site module marker state");
         for (module, s) in r.sites() {
@@ -219,11 +245,11 @@ fn control_line(line: &[u8]) -> Result {
         return Ok(());
     };
     let enable = match verb {
-        b"enable" => true,
-        b"disable" => false,
+        b"enable" | b"print" => true,
+        b"disable" | b"noprint" => false,
         _ => {
             pr_err!(
-                "control: unknown command '{}' (expected enable or disable)\n",
+                "control: unknown command '{}' (expected enable, disable, print or noprint)\n",
                 BStr::from_bytes(verb)
             );
             return Err(EINVAL);
@@ -236,6 +262,20 @@ fn control_line(line: &[u8]) -> Result {
     if names.is_empty() {
         pr_err!("control: '{}' needs marker names\n", BStr::from_bytes(verb));
         return Err(EINVAL);
+    }
+    if verb == b"print" || verb == b"noprint" {
+        for name in names.iter() {
+            crate::with_registry(|r| r.set_print(name, enable))?.map_err(|e| {
+                pr_err!(
+                    "control: {} {}: failed ({})\n",
+                    BStr::from_bytes(verb),
+                    BStr::from_bytes(name),
+                    e.to_errno()
+                );
+                e
+            })?;
+        }
+        return Ok(());
     }
     let r = crate::with_registry(|r| r.set_enabled(&names, enable))?;
     match r {

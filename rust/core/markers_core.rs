@@ -23,13 +23,13 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
-use markers::section::SiteState;
 
 mod control;
 mod patcher;
+mod probes;
 mod registry;
 
-use registry::{Marker, Registry};
+use registry::{ProbeSpec, Registry};
 
 module! {
     type: Markers,
@@ -163,26 +163,6 @@ pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module
         Ok(Ok(())) | Err(_) => 0,
         Ok(Err(e)) => e.to_errno(),
     }
-}
-
-/// The call of an enabled block: counts the hit. Probes come with the probe
-/// API.
-///
-/// # Safety
-///
-/// `state` must be a site state registered by the registry (the `mark!`
-/// expansion passes its own), `slots` must hold `nslots` values.
-#[no_mangle]
-pub unsafe extern "C" fn markers_fire(state: *const SiteState, _slots: *const u64, _nslots: usize) {
-    // SAFETY: `state` is a valid static of the calling module.
-    let m = unsafe { (*state).marker.load(Ordering::Acquire) };
-    if m.is_null() {
-        return;
-    }
-    // SAFETY: a marker outlives every site state pointing at it: the registry
-    // clears the states of a going module before the marker can be freed, and
-    // the going module's code no longer runs.
-    unsafe { (*(m as *const Marker)).hits.fetch_add(1, Ordering::Relaxed) };
 }
 
 fn errno(r: Result<Result<c_int>>) -> c_int {
@@ -345,4 +325,117 @@ pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u
         Some(_) => Err(EBUSY),
         None => Err(ENOENT),
     }))
+}
+
+/// `MARKERS_PROBE_ENABLE`: the probe arms its marker while attached.
+const PROBE_ENABLE: u32 = 1;
+
+/// One probe of a batch, as in `struct markers_probe`.
+#[repr(C)]
+pub struct RawProbe {
+    name: *const u8,
+    sig: *const u8,
+    func: Option<probes::ProbeFn>,
+    data: *mut c_void,
+    flags: u32,
+}
+
+/// Reads a batch of `struct markers_probe` into specs.
+///
+/// # Safety
+///
+/// `p` must point at `n` valid `struct markers_probe` whose strings are
+/// NUL-terminated.
+unsafe fn specs<'a>(p: *const RawProbe, n: c_uint, need_sig: bool) -> Result<KVec<ProbeSpec<'a>>> {
+    if p.is_null() || n == 0 {
+        return Err(EINVAL);
+    }
+    let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for i in 0..n as usize {
+        // SAFETY: the caller passes `n` entries.
+        let r = unsafe { &*p.add(i) };
+        // SAFETY: the caller passes NUL-terminated strings.
+        let name = unsafe { registry::c_name(r.name) }?;
+        let sig: &[u8] = if r.sig.is_null() {
+            if need_sig {
+                return Err(EINVAL);
+            }
+            b""
+        } else {
+            // SAFETY: as above.
+            unsafe { CStr::from_char_ptr(r.sig) }.as_bytes()
+        };
+        let Some(func) = r.func else {
+            return Err(EINVAL);
+        };
+        if r.flags & !PROBE_ENABLE != 0 {
+            return Err(EINVAL);
+        }
+        v.push(
+            ProbeSpec {
+                name,
+                sig,
+                func,
+                data: r.data,
+                enable: r.flags & PROBE_ENABLE != 0,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(v)
+}
+
+/// Registers `n` probes: all or none, one patch pass. See
+/// `include/linux/markers.h`.
+///
+/// # Safety
+///
+/// `probes` must point at `n` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn markers_probe_register_many(probes: *const RawProbe, n: c_uint) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let v = match unsafe { specs(probes, n, true) } {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
+    errno(with_registry(|r| r.probes_register(&v).map(|()| 0)))
+}
+
+/// Unregisters `n` probes: all or none, one patch pass, one grace period.
+///
+/// # Safety
+///
+/// `probes` must point at `n` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn markers_probe_unregister_many(probes: *const RawProbe, n: c_uint) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let v = match unsafe { specs(probes, n, false) } {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
+    errno(with_registry(|r| r.probes_unregister(&v).map(|()| 0)))
+}
+
+/// State of a registered probe: 0 pending, 1 attached, 2 signature
+/// mismatch, or `-ENOENT`.
+///
+/// # Safety
+///
+/// `probe` must point at a valid entry.
+#[no_mangle]
+pub unsafe extern "C" fn markers_probe_state(probe: *const RawProbe) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let v = match unsafe { specs(probe, 1, false) } {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
+    errno(with_registry(|r| r.probe_state(&v[0]).map(|s| s as c_int)))
+}
+
+/// Waits until no probe handler that was unregistered before the call can
+/// still be running.
+#[no_mangle]
+pub extern "C" fn markers_probe_synchronize() {
+    // SAFETY: plain call from process context.
+    unsafe { bindings::synchronize_rcu() };
 }

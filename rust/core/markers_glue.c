@@ -13,10 +13,13 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <linux/trace.h>
 #include <linux/vmalloc.h>
 #include <asm/sync_core.h>
 
@@ -44,6 +47,37 @@ EXPORT_SYMBOL_GPL(markers_hits);
 EXPORT_SYMBOL_GPL(markers_site_state);
 EXPORT_SYMBOL_GPL(markers_get_stats);
 EXPORT_SYMBOL_GPL(markers_test_poke);
+EXPORT_SYMBOL_GPL(markers_probe_register_many);
+EXPORT_SYMBOL_GPL(markers_probe_unregister_many);
+EXPORT_SYMBOL_GPL(markers_probe_state);
+EXPORT_SYMBOL_GPL(markers_probe_synchronize);
+
+/* How deep markers_fire() may nest on one CPU (probes that hit markers). */
+#define MARKERS_FIRE_DEPTH 4
+static DEFINE_PER_CPU(unsigned int, markers_fire_depth);
+
+/*
+ * Enter markers_fire(): disable preemption, which makes the probe calls an
+ * RCU read-side critical section (synchronize_rcu() waits for it), and
+ * refuse a nesting deeper than MARKERS_FIRE_DEPTH.  Any context, NMI
+ * included: a per-CPU counter under disabled preemption.
+ */
+bool markers_fire_enter(void)
+{
+	preempt_disable_notrace();
+	if (__this_cpu_inc_return(markers_fire_depth) > MARKERS_FIRE_DEPTH) {
+		__this_cpu_dec(markers_fire_depth);
+		preempt_enable_notrace();
+		return false;
+	}
+	return true;
+}
+
+void markers_fire_exit(void)
+{
+	__this_cpu_dec(markers_fire_depth);
+	preempt_enable_notrace();
+}
 
 /*
  * Kernel-mode int3: runs NMI-like, after the kernel's own text_poke_bp
@@ -77,17 +111,46 @@ static struct notifier_block markers_module_nb = {
 	.notifier_call = markers_module_notify,
 };
 
+/*
+ * The trace instance the built-in print probe writes to:
+ * /sys/kernel/tracing/instances/markers/trace.  Missing (NULL) if tracefs
+ * cannot provide it; the print probe then drops its output.
+ */
+static struct trace_array *markers_tr;
+
+void markers_trace_print(const char *name, const char *msg, size_t len)
+{
+	if (markers_tr)
+		trace_array_printk(markers_tr, _THIS_IP_, "%s: %.*s\n", name,
+				   (int)len, msg);
+}
+
 int markers_glue_init(void)
 {
 	int ret;
 
+	markers_tr = trace_array_get_by_name("markers", NULL);
+	if (markers_tr && trace_array_init_printk(markers_tr)) {
+		trace_array_put(markers_tr);
+		trace_array_destroy(markers_tr);
+		markers_tr = NULL;
+	}
+	if (!markers_tr)
+		pr_warn("markers: no trace instance; the print probe is silent\n");
+
 	/* The int3 handler first: a site can be patched only after COMING. */
 	ret = register_die_notifier(&markers_die_nb);
 	if (ret)
-		return ret;
+		goto out_tr;
 	ret = register_module_notifier(&markers_module_nb);
-	if (ret)
-		unregister_die_notifier(&markers_die_nb);
+	if (!ret)
+		return 0;
+	unregister_die_notifier(&markers_die_nb);
+out_tr:
+	if (markers_tr) {
+		trace_array_put(markers_tr);
+		trace_array_destroy(markers_tr);
+	}
 	return ret;
 }
 
@@ -97,6 +160,10 @@ void markers_glue_exit(void)
 	unregister_die_notifier(&markers_die_nb);
 	/* Wait for int3 handlers still running on another CPU. */
 	synchronize_rcu();
+	if (markers_tr) {
+		trace_array_put(markers_tr);
+		trace_array_destroy(markers_tr);
+	}
 }
 
 /*

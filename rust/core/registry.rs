@@ -43,6 +43,7 @@ use kernel::str::BStr;
 use markers::section::{RawDesc, RawEntry, SiteState, DESC_LAYOUT, DESC_MAGIC, NAME_MAX};
 
 use crate::patcher::{self, Site, SiteTable, ENABLED, NOP5, RETIRED};
+use crate::probes::{self, Probe, ProbeArray, ProbeFn, ProbeState};
 
 /// A marker: every site of one name, in every module.
 pub(crate) struct Marker {
@@ -52,15 +53,33 @@ pub(crate) struct Marker {
     pub(crate) format: KVec<u8>,
     /// The argument signature, NUL-padded.
     pub(crate) sig: [u8; 16],
-    /// Whether the marker's sites jump.
-    pub(crate) enabled: bool,
+    /// Enabled explicitly (`markers_enable()`, the control file).
+    pub(crate) explicit: bool,
+    /// Attached probes registered with `MARKERS_PROBE_ENABLE`.
+    pub(crate) enable_refs: usize,
+    /// The attached probes, published for `markers_fire` (see `probes.rs`).
+    pub(crate) probes: core::sync::atomic::AtomicPtr<ProbeArray>,
     /// Number of registered sites.
     pub(crate) nsites: usize,
     /// Times an enabled site of this marker ran.
     pub(crate) hits: AtomicU64,
 }
 
+impl Drop for Marker {
+    fn drop(&mut self) {
+        // A marker is dropped only when its last site has gone, after the
+        // grace period that unpublished the sites: no `markers_fire` can
+        // still read its array.
+        drop(probes::publish(self, None));
+    }
+}
+
 impl Marker {
+    /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
+    pub(crate) fn armed(&self) -> bool {
+        self.explicit || self.enable_refs > 0
+    }
+
     /// The signature as text, without NULs.
     pub(crate) fn sig_str(&self) -> &[u8] {
         let n = self.sig.iter().position(|&b| b == 0).unwrap_or(16);
@@ -88,6 +107,9 @@ struct Client {
 pub(crate) struct Registry {
     clients: KVec<Client>,
     pub(crate) markers: KVec<KBox<Marker>>,
+    pub(crate) probes: KVec<Probe>,
+    /// Contexts of the built-in print probes, by marker name.
+    prints: KVec<KBox<probes::PrintCtx>>,
 }
 
 // SAFETY: the raw pointers in the registry point at module memory and at
@@ -194,6 +216,43 @@ fn valid_sig(sig: &[u8; 16], nargs: u16) -> bool {
         && sig[..n].iter().all(|b| b"bhHsSiIlLzZpcty".contains(b))
 }
 
+/// A signature as the probe API takes it: kind letters, at most 12.
+fn valid_sig_str(sig: &[u8]) -> bool {
+    sig.len() <= markers::section::ARGS_MAX && sig.iter().all(|b| b"bhHsSiIlLzZpcty".contains(b))
+}
+
+/// A probe as registration and unregistration name it.
+pub(crate) struct ProbeSpec<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) sig: &'a [u8],
+    pub(crate) func: ProbeFn,
+    pub(crate) data: *mut c_void,
+    pub(crate) enable: bool,
+}
+
+/// Whether registered probe `q` is the one `p` names: same name, same
+/// handler address, same data.
+fn same_probe(q: &Probe, p: &ProbeSpec<'_>) -> bool {
+    // CAST: handlers are compared by address, which is what identifies a
+    // registration.
+    q.name.as_slice() == p.name && q.func as usize == p.func as usize && q.data == p.data
+}
+
+/// Collects an iterator into a `KVec`.
+trait CollectKVec<T> {
+    fn collect_kvec(self) -> Result<KVec<T>>;
+}
+
+impl<T, I: Iterator<Item = T>> CollectKVec<T> for I {
+    fn collect_kvec(self) -> Result<KVec<T>> {
+        let mut v = KVec::new();
+        for x in self {
+            v.push(x, GFP_KERNEL)?;
+        }
+        Ok(v)
+    }
+}
+
 /// Why an entry was refused.
 fn refuse(m: *const bindings::module, i: usize, why: &str) {
     pr_err!(
@@ -209,6 +268,8 @@ impl Registry {
         Self {
             clients: KVec::new(),
             markers: KVec::new(),
+            probes: KVec::new(),
+            prints: KVec::new(),
         }
     }
 
@@ -233,7 +294,9 @@ impl Registry {
                 name: n,
                 format: f,
                 sig: *sig,
-                enabled: false,
+                explicit: false,
+                enable_refs: 0,
+                probes: probes::no_probes(),
                 nsites: 0,
                 hits: AtomicU64::new(0),
             },
@@ -408,14 +471,14 @@ impl Registry {
         // Allocate everything that can fail before the module is published:
         // an error after this point would leave it half-registered, and a
         // failed COMING notifier gets no GOING call.
-        let batch = KVec::with_capacity(nsites, GFP_KERNEL);
+        let batch: core::result::Result<KVec<u8>, _> = KVec::with_capacity(1, GFP_KERNEL);
         let reserved = self.clients.reserve(1, GFP_KERNEL);
         let client = Client {
             module: m,
             sites,
             states,
         };
-        let mut batch = match (batch, reserved) {
+        let batch = match (batch, reserved) {
             (Ok(b), Ok(())) => b,
             _ => {
                 self.forget(client);
@@ -432,19 +495,22 @@ impl Registry {
             return Err(e);
         }
 
-        // Sites of markers that are already enabled (in another module) jump
-        // from the start.
-        let client = &self.clients[self.clients.len() - 1];
-        for s in client.sites.iter() {
-            // SAFETY: the site's marker is alive (type invariant).
-            if unsafe { (*s.marker).enabled } {
-                // Capacity reserved above: cannot fail.
-                let _ = batch.push((s, true), GFP_KERNEL);
+        // Attach the pending probes of the new markers, then arm: sites of
+        // armed markers (enabled in another module, or holding an enabling
+        // probe) jump from the start.
+        drop(batch);
+        if let Err(e) = self.attach_new() {
+            let c = self.clients.len() - 1;
+            let client = swap_remove(&mut self.clients, c);
+            if self.republish().is_err() {
+                drop(patcher::publish(None));
+                // SAFETY: plain call from process context.
+                unsafe { bindings::synchronize_rcu() };
             }
+            self.forget(client);
+            return Err(e);
         }
-        if !batch.is_empty() {
-            patcher::apply(&batch);
-        }
+        self.reconcile();
         pr_info!(
             "module {}: {} sites, {} new markers\n",
             module_name(m),
@@ -478,6 +544,24 @@ impl Registry {
 
     /// The module is going: forget its sites, after the handler has.
     pub(crate) fn module_going(&mut self, m: *mut bindings::module) {
+        // A tracer that left probes registered: its handlers and data go with
+        // it, so detach them now (and wait a grace period) instead of calling
+        // into freed memory. Its exit() has run; its text is still mapped.
+        let leaked = self
+            .probes
+            .iter()
+            .filter(|p| in_module(m, p.func as usize, 1) || in_module(m, p.data as usize, 1))
+            .count();
+        if leaked > 0 {
+            pr_warn!(
+                "module {} is going with {} probes registered; unregistering them\n",
+                module_name(m),
+                leaked
+            );
+            self.remove_probes(|p| {
+                in_module(m, p.func as usize, 1) || in_module(m, p.data as usize, 1)
+            });
+        }
         let Some(i) = self.clients.iter().position(|c| c.module == m) else {
             return;
         };
@@ -522,7 +606,8 @@ impl Registry {
     ///
     /// Unknown names fail the whole call with `ENOENT` before anything
     /// changes. Returns the number of sites that could not be patched (they
-    /// are logged and marked broken; the others are patched).
+    /// are logged and marked broken; the others are patched). A marker
+    /// disabled here stays armed while an enabling probe is attached.
     pub(crate) fn set_enabled(&mut self, names: &[&[u8]], enable: bool) -> Result<usize> {
         let mut targets = KVec::with_capacity(names.len(), GFP_KERNEL)?;
         for name in names {
@@ -530,23 +615,296 @@ impl Registry {
                 return Err(EINVAL);
             }
             match self.markers.iter().position(|m| m.name.as_slice() == *name) {
-                Some(i) => targets.push(&*self.markers[i] as *const Marker, GFP_KERNEL)?,
+                Some(i) => targets.push(i, GFP_KERNEL)?,
                 None => return Err(ENOENT),
             }
         }
-        let mut batch = KVec::new();
+        for &i in targets.iter() {
+            self.markers[i].explicit = enable;
+        }
+        Ok(self.reconcile())
+    }
+
+    /// Patches every site whose state differs from its marker's arming, in
+    /// one pass. Returns the number of sites refused.
+    pub(crate) fn reconcile(&mut self) -> usize {
+        let mut n = 0;
         for (_, s) in self.sites() {
-            if targets.contains(&s.marker) {
-                batch.push((s, enable), GFP_KERNEL)?;
+            // SAFETY: the marker outlives its sites (type invariant).
+            if site_enabled(s) != unsafe { (*s.marker).armed() } {
+                n += 1;
             }
         }
-        for &t in targets.iter() {
-            // SAFETY: `t` points into a box of `self.markers`, which we hold
-            // mutably; no other reference to it is live.
-            unsafe { (*(t as *mut Marker)).enabled = enable };
+        if n == 0 {
+            return 0;
         }
-        let report = patcher::apply(&batch);
-        Ok(report.refused)
+        let mut batch = match KVec::with_capacity(n, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(_) => {
+                pr_err!("no memory for a patch pass of {} sites\n", n);
+                return n;
+            }
+        };
+        for (_, s) in self.sites() {
+            // SAFETY: as above.
+            let armed = unsafe { (*s.marker).armed() };
+            if site_enabled(s) != armed {
+                // Capacity reserved: cannot fail.
+                let _ = batch.push((s, armed), GFP_KERNEL);
+            }
+        }
+        patcher::apply(&batch).refused
+    }
+
+    /// Rebuilds the probe arrays and enabling counts of the markers that
+    /// `filter` selects. All allocations happen before anything is
+    /// published: on error nothing changed. Returns the replaced arrays, to
+    /// be freed after a grace period.
+    fn refresh(&mut self, filter: impl Fn(&Marker) -> bool) -> Result<KVec<KBox<ProbeArray>>> {
+        let n = self.markers.iter().filter(|m| filter(m)).count();
+        let mut built = KVec::with_capacity(n, GFP_KERNEL)?;
+        for m in self.markers.iter().filter(|m| filter(m)) {
+            built.push(probes::build(m, &self.probes)?, GFP_KERNEL)?;
+        }
+        let mut old = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut it = built.into_iter();
+        for m in self.markers.iter_mut().filter(|m| filter(m)) {
+            let new = it.next().flatten();
+            m.enable_refs = probes::enable_refs(m, &self.probes);
+            if let Some(o) = probes::publish(m, new) {
+                // Capacity reserved: cannot fail.
+                let _ = old.push(o, GFP_KERNEL);
+            }
+        }
+        Ok(old)
+    }
+
+    /// Attaches pending probes to markers that have none attached yet (the
+    /// markers of a module that just loaded), logging mismatches.
+    fn attach_new(&mut self) -> Result {
+        for m in self.markers.iter() {
+            if m.probes.load(Ordering::Relaxed).is_null() {
+                probes::log_mismatches(m, &self.probes);
+            }
+        }
+        // Markers without an array have nothing to free.
+        let old = self.refresh(|m| m.probes.load(Ordering::Relaxed).is_null())?;
+        drop(old);
+        Ok(())
+    }
+
+    /// Registers a batch of probes: all or nothing, one patch pass, one
+    /// grace period.
+    pub(crate) fn probes_register(&mut self, batch: &[ProbeSpec<'_>]) -> Result {
+        for (i, p) in batch.iter().enumerate() {
+            if !valid_name(p.name) || !valid_sig_str(p.sig) {
+                pr_err!(
+                    "probe on '{}': malformed name or signature \"{}\"\n",
+                    BStr::from_bytes(p.name),
+                    BStr::from_bytes(p.sig)
+                );
+                return Err(EINVAL);
+            }
+            if let Some(m) = self.find(p.name) {
+                if m.sig_str() != p.sig {
+                    pr_err!(
+                        "probe on {}: signature \"{}\" does not match the marker's \"{}\"\n",
+                        BStr::from_bytes(p.name),
+                        BStr::from_bytes(p.sig),
+                        BStr::from_bytes(m.sig_str())
+                    );
+                    return Err(EINVAL);
+                }
+            }
+            let dup = |q: &ProbeSpec<'_>| q.name == p.name && q.func as usize == p.func as usize && q.data == p.data;
+            if self
+                .probes
+                .iter()
+                .any(|q| same_probe(q, p))
+                || batch[..i].iter().any(dup)
+            {
+                return Err(EEXIST);
+            }
+        }
+        let added = self.probes.len();
+        self.probes.reserve(batch.len(), GFP_KERNEL)?;
+        for p in batch {
+            let mut name = KVec::new();
+            let mut sig = [0u8; 16];
+            sig[..p.sig.len()].copy_from_slice(p.sig);
+            if let Err(e) = name.extend_from_slice(p.name, GFP_KERNEL) {
+                self.truncate_probes(added);
+                return Err(e.into());
+            }
+            // Capacity reserved: cannot fail.
+            let _ = self.probes.push(
+                Probe {
+                    name,
+                    sig,
+                    func: p.func,
+                    data: p.data,
+                    enable: p.enable,
+                },
+                GFP_KERNEL,
+            );
+        }
+        let names: KVec<&[u8]> = match batch.iter().map(|p| p.name).collect_kvec() {
+            Ok(v) => v,
+            Err(e) => {
+                self.truncate_probes(added);
+                return Err(e);
+            }
+        };
+        match self.refresh(|m| names.contains(&m.name.as_slice())) {
+            Ok(old) => {
+                self.reconcile();
+                if !old.is_empty() {
+                    // SAFETY: plain call from process context.
+                    unsafe { bindings::synchronize_rcu() };
+                }
+                drop(old);
+                Ok(())
+            }
+            Err(e) => {
+                self.truncate_probes(added);
+                Err(e)
+            }
+        }
+    }
+
+    fn truncate_probes(&mut self, len: usize) {
+        while self.probes.len() > len {
+            let last = self.probes.len() - 1;
+            drop(swap_remove(&mut self.probes, last));
+        }
+    }
+
+    /// Unregisters a batch of probes: all or nothing (`ENOENT` if one is not
+    /// registered), one patch pass, one grace period. When it returns, no
+    /// handler of the batch runs or will run.
+    pub(crate) fn probes_unregister(&mut self, batch: &[ProbeSpec<'_>]) -> Result {
+        for p in batch {
+            if !self.probes.iter().any(|q| {
+                same_probe(q, p)
+            }) {
+                return Err(ENOENT);
+            }
+        }
+        self.remove_probes(|q| {
+            batch
+                .iter()
+                .any(|p| same_probe(q, p))
+        });
+        Ok(())
+    }
+
+    /// Removes the probes `pred` selects; never fails. Republishes the
+    /// affected arrays (or, without memory, unpublishes them), rearms, waits
+    /// a grace period, and frees.
+    fn remove_probes(&mut self, pred: impl Fn(&Probe) -> bool) -> usize {
+        let mut removed: KVec<Probe> = KVec::new();
+        let mut i = 0;
+        while i < self.probes.len() {
+            if pred(&self.probes[i]) {
+                let p = swap_remove(&mut self.probes, i);
+                // On failure the probe is dropped here, already out of the
+                // list: probes own no memory that handlers use.
+                let _ = removed.push(p, GFP_KERNEL);
+            } else {
+                i += 1;
+            }
+        }
+        // Which markers change: those a removed probe was attached to. The
+        // removed list may be short of some probes on allocation failure, so
+        // fall back to all markers then.
+        let all = removed.is_empty();
+        let touched = |m: &Marker| {
+            all || removed
+                .iter()
+                .any(|p| p.name.as_slice() == m.name.as_slice())
+        };
+        let n = removed.len();
+        let old = match self.refresh(touched) {
+            Ok(old) => old,
+            Err(_) => {
+                // No memory for smaller arrays: unpublish every array that
+                // may hold a removed probe; the rest of their probes miss
+                // hits until the next change. Logged, never unsafe.
+                pr_err!("no memory to rebuild probe arrays; detaching all probes of the affected markers\n");
+                let mut old = KVec::new();
+                for m in self.markers.iter_mut() {
+                    if let Some(o) = probes::publish(m, None) {
+                        let _ = old.push(o, GFP_ATOMIC);
+                    }
+                    m.enable_refs = 0;
+                }
+                old
+            }
+        };
+        self.reconcile();
+        // SAFETY: plain call from process context.
+        unsafe { bindings::synchronize_rcu() };
+        drop(old);
+        n
+    }
+
+    /// Attaches (`on`) or detaches the built-in print probe of the named,
+    /// loaded markers. It arms the marker while attached.
+    pub(crate) fn set_print(&mut self, name: &[u8], on: bool) -> Result {
+        let idx = self.prints.iter().position(|c| &c.name[..c.name.len() - 1] == name);
+        if !on {
+            let Some(i) = idx else {
+                return Err(ENOENT);
+            };
+            let data = &*self.prints[i] as *const probes::PrintCtx as *mut c_void;
+            let spec = ProbeSpec {
+                name,
+                sig: b"",
+                func: probes::print_probe,
+                data,
+                enable: true,
+            };
+            self.probes_unregister(core::slice::from_ref(&spec))?;
+            // Unregistering waited a grace period: the context is unused.
+            drop(swap_remove(&mut self.prints, i));
+            return Ok(());
+        }
+        if idx.is_some() {
+            return Err(EEXIST);
+        }
+        let Some(m) = self.find(name) else {
+            return Err(ENOENT);
+        };
+        let mut n = KVec::new();
+        n.extend_from_slice(name, GFP_KERNEL)?;
+        n.push(0, GFP_KERNEL)?;
+        let mut f = KVec::new();
+        f.extend_from_slice(&m.format, GFP_KERNEL)?;
+        let sig = m.sig;
+        let ctx = KBox::new(probes::PrintCtx { name: n, format: f, sig }, GFP_KERNEL)?;
+        let data = &*ctx as *const probes::PrintCtx as *mut c_void;
+        self.prints.reserve(1, GFP_KERNEL)?;
+        let sig_len = sig.iter().position(|&b| b == 0).unwrap_or(16);
+        let spec = ProbeSpec {
+            name,
+            sig: &sig[..sig_len],
+            func: probes::print_probe,
+            data,
+            enable: true,
+        };
+        self.probes_register(core::slice::from_ref(&spec))?;
+        // Capacity reserved: cannot fail.
+        let _ = self.prints.push(ctx, GFP_KERNEL);
+        Ok(())
+    }
+
+    /// The state of a registered probe, or `ENOENT`.
+    pub(crate) fn probe_state(&self, p: &ProbeSpec<'_>) -> Result<ProbeState> {
+        self.probes
+            .iter()
+            .find(|q| same_probe(q, p))
+            .map(|q| probes::state_of(q, &self.markers))
+            .ok_or(ENOENT)
     }
 
     /// The site whose address is `addr`, if registered.

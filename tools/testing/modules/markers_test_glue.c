@@ -8,6 +8,8 @@
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
 
+#include "markers_test_glue.h"
+
 unsigned int markers_test_toggles = 2000;
 module_param_named(toggles, markers_test_toggles, uint, 0400);
 MODULE_PARM_DESC(toggles, "Patch passes of the stress test (default 2000)");
@@ -16,10 +18,6 @@ bool markers_test_expect_no_late;
 module_param_named(expect_no_late, markers_test_expect_no_late, bool, 0400);
 MODULE_PARM_DESC(expect_no_late,
 		 "Fail on late int3 traps (single-threaded TCG, hardware)");
-
-int markers_test_kprobe_arm(void *addr);
-void markers_test_kprobe_disarm(void);
-int markers_test_kprobe_hits(void);
 
 static atomic_t markers_test_kp_hits = ATOMIC_INIT(0);
 

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Probes: handlers attached to markers by name.
+//!
+//! A probe is a `(name, signature, handler, data)` registration, kept in the
+//! registry whether or not a marker of that name is loaded:
+//!
+//! - *attached* while a loaded marker has that name and signature: the
+//!   handler runs on every hit of the marker's enabled sites;
+//! - *pending* while no loaded module defines the name: it attaches when one
+//!   loads, and again after the module is unloaded and reloaded;
+//! - *mismatched* while the loaded marker of that name has another
+//!   signature: it stays unattached, and the mismatch is logged when the
+//!   marker loads. (Registering against an already loaded marker of another
+//!   signature fails at once with `-EINVAL`.)
+//!
+//! Each marker publishes an immutable array of its attached probes. The
+//! array is rebuilt on every change, published with a release store, read by
+//! [`fire`] with an acquire load inside an RCU-sched read-side section
+//! (preemption disabled), and freed only after `synchronize_rcu()`. A batch
+//! of registrations or unregistrations costs one patch pass and one grace
+//! period whatever its size.
+//!
+//! # Arming
+//!
+//! A marker's sites jump exactly while the marker is *armed*: enabled
+//! explicitly (`markers_enable()`, the control file), or holding at least one
+//! attached probe registered with `MARKERS_PROBE_ENABLE`. A probe registered
+//! without the flag sees hits only while the marker is armed for another
+//! reason; that is what hit counting without any probe needs, too.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use kernel::prelude::*;
+use kernel::str::BStr;
+
+use markers::section::SiteState;
+
+use crate::registry::Marker;
+
+/// A probe handler: `data` as registered, the arguments as `u64` slots.
+pub(crate) type ProbeFn = unsafe extern "C" fn(data: *mut c_void, slots: *const u64, nslots: u32);
+
+/// The probes a marker calls, immutable once published.
+pub(crate) struct ProbeArray {
+    pub(crate) probes: KVec<(ProbeFn, *mut c_void)>,
+}
+
+/// A registered probe.
+pub(crate) struct Probe {
+    pub(crate) name: KVec<u8>,
+    pub(crate) sig: [u8; 16],
+    pub(crate) func: ProbeFn,
+    pub(crate) data: *mut c_void,
+    /// The probe arms its marker while attached.
+    pub(crate) enable: bool,
+}
+
+/// Where a probe stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeState {
+    Pending = 0,
+    Attached = 1,
+    Mismatch = 2,
+}
+
+impl Probe {
+    pub(crate) fn sig_str(&self) -> &[u8] {
+        let n = self.sig.iter().position(|&b| b == 0).unwrap_or(16);
+        &self.sig[..n]
+    }
+}
+
+/// The state of `p` given the loaded markers.
+pub(crate) fn state_of(p: &Probe, markers: &[KBox<Marker>]) -> ProbeState {
+    match markers.iter().find(|m| m.name.as_slice() == p.name.as_slice()) {
+        None => ProbeState::Pending,
+        Some(m) if m.sig == p.sig => ProbeState::Attached,
+        Some(_) => ProbeState::Mismatch,
+    }
+}
+
+/// Builds the probe array of marker `m` from `probes`. `None` when no probe
+/// is attached.
+pub(crate) fn build(m: &Marker, probes: &[Probe]) -> Result<Option<KBox<ProbeArray>>> {
+    let n = probes
+        .iter()
+        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
+        .count();
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+    for p in probes
+        .iter()
+        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
+    {
+        v.push((p.func, p.data), GFP_KERNEL)?;
+    }
+    Ok(Some(KBox::new(ProbeArray { probes: v }, GFP_KERNEL)?))
+}
+
+/// Publishes `new` as `m`'s probe array; returns the old one, which the
+/// caller frees after a grace period.
+pub(crate) fn publish(m: &Marker, new: Option<KBox<ProbeArray>>) -> Option<KBox<ProbeArray>> {
+    let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
+    let old = m.probes.swap(new, Ordering::AcqRel);
+    if old.is_null() {
+        None
+    } else {
+        // SAFETY: `old` came from `KBox::into_raw` in an earlier `publish`;
+        // the swap removed the only other copy of the pointer.
+        Some(unsafe { KBox::from_raw(old) })
+    }
+}
+
+/// A marker's initial (empty) probe array pointer.
+pub(crate) const fn no_probes() -> AtomicPtr<ProbeArray> {
+    AtomicPtr::new(core::ptr::null_mut())
+}
+
+/// Number of enabling probes attached to `m`.
+pub(crate) fn enable_refs(m: &Marker, probes: &[Probe]) -> usize {
+    probes
+        .iter()
+        .filter(|p| p.enable && p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
+        .count()
+}
+
+/// Logs the probes of `name` that a newly loaded marker does not match.
+pub(crate) fn log_mismatches(m: &Marker, probes: &[Probe]) {
+    for p in probes
+        .iter()
+        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig != m.sig)
+    {
+        pr_err!(
+            "marker {} loaded with signature \"{}\"; a probe registered for \"{}\" stays unattached\n",
+            BStr::from_bytes(&m.name),
+            BStr::from_bytes(m.sig_str()),
+            BStr::from_bytes(p.sig_str())
+        );
+    }
+}
+
+extern "C" {
+    fn markers_fire_enter() -> bool;
+    fn markers_fire_exit();
+}
+
+/// The call of an enabled block: counts the hit and runs the marker's
+/// probes.
+///
+/// # Safety
+///
+/// `state` must be a site state registered by the registry (the `mark!`
+/// expansion passes its own), `slots` must hold `nslots` values.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn markers_fire(state: *const SiteState, slots: *const u64, nslots: usize) {
+    // SAFETY: `state` is a valid static of the calling module.
+    let m = unsafe { (*state).marker.load(Ordering::Acquire) };
+    if m.is_null() {
+        return;
+    }
+    // SAFETY: disables preemption (an RCU-sched read-side section) and
+    // refuses a nesting deeper than a few levels on this CPU (a probe that
+    // hits markers, which hit markers...). Paired with `markers_fire_exit`.
+    if !unsafe { markers_fire_enter() } {
+        return;
+    }
+    // SAFETY: a marker outlives every site state pointing at it: the registry
+    // clears the states of a going module before the marker can be freed, and
+    // the going module's code no longer runs.
+    let m = unsafe { &*(m as *const Marker) };
+    m.hits.fetch_add(1, Ordering::Relaxed);
+    let arr = m.probes.load(Ordering::Acquire);
+    if !arr.is_null() {
+        // SAFETY: a published array stays valid until a grace period after it
+        // is replaced; we are in a read-side section.
+        for &(f, d) in unsafe { (*arr).probes.iter() } {
+            // SAFETY: `f` and `d` were registered together; the registration
+            // outlives this read-side section.
+            unsafe { f(d, slots, nslots as u32) };
+        }
+    }
+    // SAFETY: paired with `markers_fire_enter` above.
+    unsafe { markers_fire_exit() };
+}
+
+/// The built-in print probe's context: what it needs to format a hit.
+pub(crate) struct PrintCtx {
+    /// NUL-terminated.
+    pub(crate) name: KVec<u8>,
+    pub(crate) format: KVec<u8>,
+    pub(crate) sig: [u8; 16],
+}
+
+/// A fixed buffer that `fmt::Write` fills and silently truncates.
+struct Line {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Line {
+    fn push(&mut self, b: &[u8]) {
+        let n = b.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+    }
+}
+
+/// Appends argument `kind` read from `slots` to `out`. Returns the slots
+/// used.
+///
+/// # Safety
+///
+/// `slots` holds the arguments of a site of signature `kind...`.
+unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
+    use core::fmt::Write;
+    let v = slots.first().copied().unwrap_or(0);
+    // CAST: each kind was stored widened to u64 (see the `markers` crate's
+    // args.rs); narrowing back recovers it.
+    let _ = match kind {
+        b'b' => write!(out, "{}", v != 0),
+        b'h' => write!(out, "{}", v as i8),
+        b'H' => write!(out, "{}", v as u8),
+        b's' => write!(out, "{}", v as i16),
+        b'S' => write!(out, "{}", v as u16),
+        b'i' => write!(out, "{}", v as i32),
+        b'I' => write!(out, "{}", v as u32),
+        b'l' | b'z' => write!(out, "{}", v as i64),
+        b'L' | b'Z' => write!(out, "{}", v),
+        b'p' => write!(out, "{:#x}", v),
+        b'c' => {
+            if v == 0 {
+                out.push(b"(null)");
+            } else {
+                // SAFETY: a `c` slot holds a pointer to a NUL-terminated
+                // string valid for the duration of the hit; read at most 128
+                // bytes of it.
+                for i in 0..128 {
+                    let c = unsafe { *((v as usize + i) as *const u8) };
+                    if c == 0 {
+                        break;
+                    }
+                    out.push(&[c]);
+                }
+            }
+            Ok(())
+        }
+        b't' | b'y' => {
+            let len = slots.get(1).copied().unwrap_or(0) as usize;
+            // SAFETY: `t`/`y` slots hold a pointer and a length valid for the
+            // duration of the hit.
+            let s = unsafe { core::slice::from_raw_parts(v as usize as *const u8, len.min(128)) };
+            if kind == b't' {
+                out.push(s);
+            } else {
+                for b in s {
+                    let _ = write!(out, "{:02x}", b);
+                }
+            }
+            return 2;
+        }
+        _ => Ok(()),
+    };
+    1
+}
+
+extern "C" {
+    fn markers_trace_print(name: *const u8, msg: *const u8, len: usize);
+}
+
+/// The built-in print probe: formats the hit with the marker's format
+/// string (each `{}` replaced by the next argument) into the `markers`
+/// trace instance, `/sys/kernel/tracing/instances/markers/trace`.
+///
+/// # Safety
+///
+/// `data` is a `PrintCtx` kept alive by the registry while registered;
+/// `slots` holds `nslots` arguments of the context's signature.
+pub(crate) unsafe extern "C" fn print_probe(data: *mut c_void, slots: *const u64, nslots: u32) {
+    // SAFETY: see above.
+    let ctx = unsafe { &*(data as *const PrintCtx) };
+    // SAFETY: see above.
+    let slots = unsafe { core::slice::from_raw_parts(slots, nslots as usize) };
+    let mut out = Line {
+        buf: [0; 256],
+        len: 0,
+    };
+    let kinds = ctx.sig.iter().take_while(|&&k| k != 0);
+    let mut kinds = kinds.copied();
+    let mut at = 0;
+    let f = ctx.format.as_slice();
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] == b'{' && f.get(i + 1) == Some(&b'}') {
+            if let Some(k) = kinds.next() {
+                // SAFETY: the slots match the signature (probe attached only
+                // to a marker of this signature).
+                at += unsafe { format_arg(&mut out, k, slots.get(at..).unwrap_or(&[])) };
+            }
+            i += 2;
+        } else {
+            out.push(&f[i..i + 1]);
+            i += 1;
+        }
+    }
+    // SAFETY: NUL-terminated name, `out.len` valid bytes.
+    unsafe { markers_trace_print(ctx.name.as_ptr(), out.buf.as_ptr(), out.len) };
+}
