@@ -265,14 +265,13 @@ fn control_line(line: &[u8]) -> Result {
     }
     if verb == b"print" || verb == b"noprint" {
         for name in names.iter() {
-            crate::with_registry(|r| r.set_print(name, enable))?.map_err(|e| {
+            crate::with_registry(|r| r.set_print(name, enable))?.inspect_err(|e| {
                 pr_err!(
                     "control: {} {}: failed ({})\n",
                     BStr::from_bytes(verb),
                     BStr::from_bytes(name),
                     e.to_errno()
                 );
-                e
             })?;
         }
         return Ok(());

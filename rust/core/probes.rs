@@ -242,10 +242,10 @@ unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
             if v == 0 {
                 out.push(b"(null)");
             } else {
-                // SAFETY: a `c` slot holds a pointer to a NUL-terminated
-                // string valid for the duration of the hit; read at most 128
-                // bytes of it.
                 for i in 0..128 {
+                    // SAFETY: a `c` slot holds a pointer to a NUL-terminated
+                    // string valid for the duration of the hit; at most 128
+                    // bytes of it are read, up to its NUL.
                     let c = unsafe { *((v as usize + i) as *const u8) };
                     if c == 0 {
                         break;

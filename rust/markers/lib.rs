@@ -26,16 +26,19 @@
 //! - [`section`]: the layout of `__markers` entries and descriptors, shared
 //!   with the registry in `markers.ko` that reads them.
 //! - [`args`]: the argument types a marker accepts and their signature.
+//! - [`probe`]: typed probes for tracer modules.
 //!
 //! C header: [include/linux/markers.h](../../include/linux/markers.h)
 
 #![no_std]
 
 pub mod args;
+pub mod probe;
 pub mod section;
 mod site;
 
 pub use args::{Args, MarkerArg, Primitive};
+pub use probe::Probe;
 
 /// Internals used by the expansion of [`mark!`]; not a stable interface.
 #[doc(hidden)]
