@@ -23,7 +23,6 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
-
 mod control;
 mod patcher;
 mod probes;
@@ -407,7 +406,10 @@ pub unsafe extern "C" fn markers_probe_register_many(probes: *const RawProbe, n:
 ///
 /// `probes` must point at `n` valid entries.
 #[no_mangle]
-pub unsafe extern "C" fn markers_probe_unregister_many(probes: *const RawProbe, n: c_uint) -> c_int {
+pub unsafe extern "C" fn markers_probe_unregister_many(
+    probes: *const RawProbe,
+    n: c_uint,
+) -> c_int {
     // SAFETY: forwarded from the caller.
     let v = match unsafe { specs(probes, n, false) } {
         Ok(v) => v,

@@ -74,7 +74,10 @@ impl Probe {
 
 /// The state of `p` given the loaded markers.
 pub(crate) fn state_of(p: &Probe, markers: &[KBox<Marker>]) -> ProbeState {
-    match markers.iter().find(|m| m.name.as_slice() == p.name.as_slice()) {
+    match markers
+        .iter()
+        .find(|m| m.name.as_slice() == p.name.as_slice())
+    {
         None => ProbeState::Pending,
         Some(m) if m.sig == p.sig => ProbeState::Attached,
         Some(_) => ProbeState::Mismatch,
@@ -156,7 +159,11 @@ extern "C" {
 /// `state` must be a site state registered by the registry (the `mark!`
 /// expansion passes its own), `slots` must hold `nslots` values.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn markers_fire(state: *const SiteState, slots: *const u64, nslots: usize) {
+pub(crate) unsafe extern "C" fn markers_fire(
+    state: *const SiteState,
+    slots: *const u64,
+    nslots: usize,
+) {
     // SAFETY: `state` is a valid static of the calling module.
     let m = unsafe { (*state).marker.load(Ordering::Acquire) };
     if m.is_null() {

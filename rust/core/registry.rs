@@ -716,13 +716,10 @@ impl Registry {
                     return Err(EINVAL);
                 }
             }
-            let dup = |q: &ProbeSpec<'_>| q.name == p.name && q.func as usize == p.func as usize && q.data == p.data;
-            if self
-                .probes
-                .iter()
-                .any(|q| same_probe(q, p))
-                || batch[..i].iter().any(dup)
-            {
+            let dup = |q: &ProbeSpec<'_>| {
+                q.name == p.name && q.func as usize == p.func as usize && q.data == p.data
+            };
+            if self.probes.iter().any(|q| same_probe(q, p)) || batch[..i].iter().any(dup) {
                 return Err(EEXIST);
             }
         }
@@ -784,17 +781,11 @@ impl Registry {
     /// handler of the batch runs or will run.
     pub(crate) fn probes_unregister(&mut self, batch: &[ProbeSpec<'_>]) -> Result {
         for p in batch {
-            if !self.probes.iter().any(|q| {
-                same_probe(q, p)
-            }) {
+            if !self.probes.iter().any(|q| same_probe(q, p)) {
                 return Err(ENOENT);
             }
         }
-        self.remove_probes(|q| {
-            batch
-                .iter()
-                .any(|p| same_probe(q, p))
-        });
+        self.remove_probes(|q| batch.iter().any(|p| same_probe(q, p)));
         Ok(())
     }
 
@@ -851,7 +842,10 @@ impl Registry {
     /// Attaches (`on`) or detaches the built-in print probe of the named,
     /// loaded markers. It arms the marker while attached.
     pub(crate) fn set_print(&mut self, name: &[u8], on: bool) -> Result {
-        let idx = self.prints.iter().position(|c| &c.name[..c.name.len() - 1] == name);
+        let idx = self
+            .prints
+            .iter()
+            .position(|c| &c.name[..c.name.len() - 1] == name);
         if !on {
             let Some(i) = idx else {
                 return Err(ENOENT);
@@ -881,7 +875,14 @@ impl Registry {
         let mut f = KVec::new();
         f.extend_from_slice(&m.format, GFP_KERNEL)?;
         let sig = m.sig;
-        let ctx = KBox::new(probes::PrintCtx { name: n, format: f, sig }, GFP_KERNEL)?;
+        let ctx = KBox::new(
+            probes::PrintCtx {
+                name: n,
+                format: f,
+                sig,
+            },
+            GFP_KERNEL,
+        )?;
         let data = &*ctx as *const probes::PrintCtx as *mut c_void;
         self.prints.reserve(1, GFP_KERNEL)?;
         let sig_len = sig.iter().position(|&b| b == 0).unwrap_or(16);

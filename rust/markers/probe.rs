@@ -260,7 +260,11 @@ struct Inner<A: ProbeArgs, D> {
 ///
 /// `data` is the probe's `Inner<A, D>`, alive while registered; `slots`
 /// holds `nslots` slots of a site of signature `A`.
-unsafe extern "C" fn trampoline<A: ProbeArgs, D>(data: *mut c_void, slots: *const u64, nslots: u32) {
+unsafe extern "C" fn trampoline<A: ProbeArgs, D>(
+    data: *mut c_void,
+    slots: *const u64,
+    nslots: u32,
+) {
     if (nslots as usize) < A::SLOTS {
         return;
     }
@@ -293,7 +297,12 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
     ///
     /// Errors: `EINVAL` for a malformed name or a signature that differs
     /// from the loaded marker's; `ENOMEM`.
-    pub fn register(name: &'static CStr, handler: Handler<A, D>, data: D, flags: u32) -> Result<Self> {
+    pub fn register(
+        name: &'static CStr,
+        handler: Handler<A, D>,
+        data: D,
+        flags: u32,
+    ) -> Result<Self> {
         let inner = KBox::new(Inner { handler, data }, GFP_KERNEL)?;
         let raw = RawProbe {
             name: name.as_ptr().cast(),

@@ -51,7 +51,10 @@ fn on_tick(c: &Counter, (tick, by, ticks): (u64, &CStr, u64)) {
 
 fn on_state(c: &Counter, (parity, ok, _at): (&str, bool, *const c_void)) {
     c.hits.fetch_add(1, Ordering::Relaxed);
-    c.last.store(u64::from(ok) + 2 * u64::from(parity == "odd"), Ordering::Relaxed);
+    c.last.store(
+        u64::from(ok) + 2 * u64::from(parity == "odd"),
+        Ordering::Relaxed,
+    );
 }
 
 type TickProbe = Probe<(u64, &'static CStr, u64), Counter>;

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! In-guest tests of the probe API. Loading the module runs them and prints
+//! one KTAP document; a failed check fails the load. Parameter `leak=1`
+//! (`markers_probe_test_glue.c`) instead loads successfully with one probe
+//! left registered on purpose, for the unload safety net.
+
+use core::ffi::{c_int, c_void, CStr};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use kernel::bindings;
+use kernel::prelude::*;
+use markers::mark;
+use markers::probe::{Probe, ProbeState, ENABLE, NO_FLAGS};
+use markers::section::{RawDesc, RawEntry};
+
+module! {
+    type: ProbeTest,
+    name: "markers_probe_test",
+    author: "The markers developers",
+    description: "In-guest tests of markers probes",
+    license: "GPL",
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct Stats {
+    int3: u64,
+    late: u64,
+    passes: u64,
+    rewrites: u64,
+    refused: u64,
+    syncs: u64,
+}
+
+#[repr(C)]
+struct RawProbe {
+    name: *const u8,
+    sig: *const u8,
+    func: Option<unsafe extern "C" fn(*mut c_void, *const u64, u32)>,
+    data: *mut c_void,
+    flags: u32,
+}
+
+extern "C" {
+    static __markers_start: RawEntry;
+    static __markers_stop: RawEntry;
+    static markers_probe_test_leak: bool;
+    static markers_probe_test_mismatch: bool;
+    fn markers_probe_register_many(p: *const RawProbe, n: u32) -> c_int;
+    fn markers_probe_unregister_many(p: *const RawProbe, n: u32) -> c_int;
+    fn markers_get_stats(out: *mut Stats);
+    fn markers_enable(name: *const u8) -> c_int;
+    fn markers_disable(name: *const u8) -> c_int;
+}
+
+const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+
+fn site_bytes(name: &[u8]) -> [u8; 5] {
+    // SAFETY: the linker script bounds this module's entries, validated by
+    // the registry at load.
+    let entries = unsafe {
+        let start = core::ptr::addr_of!(__markers_start);
+        let n = (core::ptr::addr_of!(__markers_stop) as usize - start as usize) / 16;
+        core::slice::from_raw_parts(start, n)
+    };
+    for e in entries {
+        // SAFETY: as above.
+        let d = unsafe { &*(e.desc_addr() as *const RawDesc) };
+        // SAFETY: as above.
+        if unsafe { CStr::from_ptr(d.name.cast()) }.to_bytes() == name {
+            let mut b = [0u8; 5];
+            for (i, x) in b.iter_mut().enumerate() {
+                // SAFETY: a site of this module.
+                *x = unsafe { core::ptr::read_volatile((e.code_addr() + i) as *const u8) };
+            }
+            return b;
+        }
+    }
+    [0; 5]
+}
+
+fn stats() -> Stats {
+    let mut s = Stats::default();
+    // SAFETY: a writable struct.
+    unsafe { markers_get_stats(&mut s) };
+    s
+}
+
+// --- Marked code ------------------------------------------------------------
+
+#[inline(never)]
+fn multi_site(v: u32, name: &CStr, s: &str, flag: bool, big: i64) {
+    mark!(
+        ptest_multi,
+        "v={} name={} s={} flag={} big={}",
+        v,
+        name,
+        s,
+        flag,
+        big
+    );
+}
+
+#[inline(never)]
+fn arm_site(v: u32) {
+    mark!(ptest_arm, "v={}", v);
+}
+
+#[inline(never)]
+fn batch_sites(v: u32) {
+    mark!(ptest_batch_a, "v={}", v);
+    mark!(ptest_batch_b, "v={}", v);
+}
+
+#[inline(never)]
+fn inner_site(v: u32) {
+    mark!(ptest_inner, "v={}", v);
+}
+
+#[inline(never)]
+fn outer_site(v: u32) {
+    mark!(ptest_outer, "v={}", v);
+}
+
+#[inline(never)]
+fn self_site(v: u32) {
+    mark!(ptest_self, "v={}", v);
+}
+
+#[inline(never)]
+fn hot_site(v: u64) {
+    mark!(ptest_hot, "v={}", v);
+}
+
+#[inline(never)]
+fn leak_site(v: u32) {
+    mark!(ptest_leak, "v={}", v);
+}
+
+// --- Probes -----------------------------------------------------------------
+
+/// Data of the multi-probe test: what each probe saw.
+struct Seen {
+    id: u32,
+    calls: AtomicU32,
+    ok: AtomicU32,
+}
+
+fn on_multi(d: &Seen, (v, name, s, flag, big): (u32, &CStr, &str, bool, i64)) {
+    d.calls.fetch_add(1, Ordering::Relaxed);
+    if v == 7 && name.to_bytes() == b"seven" && s == "str7" && flag && big == -7_000_000_000 {
+        d.ok.fetch_add(d.id, Ordering::Relaxed);
+    }
+}
+
+fn count(d: &AtomicU32, _: (u32,)) {
+    d.fetch_add(1, Ordering::Relaxed);
+}
+
+fn on_outer(d: &AtomicU32, (v,): (u32,)) {
+    d.fetch_add(1, Ordering::Relaxed);
+    inner_site(v + 1);
+}
+
+fn on_self(d: &AtomicU32, (v,): (u32,)) {
+    d.fetch_add(1, Ordering::Relaxed);
+    self_site(v + 1);
+}
+
+const ALIVE: u64 = 0xa11e;
+const DEAD: u64 = 0xdead;
+static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
+static HOT_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Data of the unregister stress test; checked by every call.
+struct Guarded {
+    magic: AtomicU64,
+}
+
+fn on_hot(d: &&'static Guarded, _: (u64,)) {
+    HOT_CALLS.fetch_add(1, Ordering::Relaxed);
+    if d.magic.load(Ordering::Relaxed) != ALIVE {
+        VIOLATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A C-ABI probe that counts calls in its `AtomicU32` data.
+///
+/// # Safety
+///
+/// Registered with an `AtomicU32` as data.
+unsafe extern "C" fn c_count(data: *mut c_void, _slots: *const u64, _n: u32) {
+    // SAFETY: registered with an `AtomicU32` as data.
+    unsafe { &*(data as *const AtomicU32) }.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Runs `ptest_hot` until stopped.
+///
+/// # Safety
+///
+/// Called by the kernel as a kthread function.
+unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
+    let mut i = 0u64;
+    // SAFETY: in the kernel thread.
+    while !unsafe { bindings::kthread_should_stop() } {
+        hot_site(i);
+        i += 1;
+    }
+    0
+}
+
+// --- Tests --------------------------------------------------------------------
+
+struct Ktap {
+    n: u32,
+    failed: u32,
+}
+
+impl Ktap {
+    fn check(&mut self, name: &str, ok: bool) {
+        self.n += 1;
+        if ok {
+            pr_info!("ok {} {}\n", self.n, name);
+        } else {
+            pr_info!("not ok {} {}\n", self.n, name);
+            self.failed += 1;
+        }
+    }
+}
+
+const NTESTS: u32 = 17;
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn run(t: &mut Ktap) -> Result {
+    // 1-2: bad registrations fail at once.
+    let r =
+        Probe::<(u64,), AtomicU32>::register(c"ptest_multi", count64, AtomicU32::new(0), ENABLE);
+    t.check(
+        "a signature mismatch with a loaded marker is -EINVAL",
+        matches!(r, Err(e) if e == EINVAL),
+    );
+    let r = Probe::<(u32,), AtomicU32>::register(c"bad-name", count, AtomicU32::new(0), ENABLE);
+    t.check(
+        "a malformed name is -EINVAL",
+        matches!(r, Err(e) if e == EINVAL),
+    );
+
+    // 3: a probe on a name no module defines is pending.
+    let pending =
+        Probe::<(u32,), AtomicU32>::register(c"ptest_nowhere", count, AtomicU32::new(0), NO_FLAGS)?;
+    t.check(
+        "a probe on an unknown marker is pending",
+        pending.state() == ProbeState::Pending,
+    );
+
+    // 4-5: several probes, all called with the right arguments and data.
+    let seen = |id| Seen {
+        id,
+        calls: AtomicU32::new(0),
+        ok: AtomicU32::new(0),
+    };
+    type Multi = Probe<(u32, &'static CStr, &'static str, bool, i64), Seen>;
+    let p1 = Multi::register(c"ptest_multi", on_multi, seen(1), ENABLE)?;
+    let p2 = Multi::register(c"ptest_multi", on_multi, seen(2), NO_FLAGS)?;
+    let p3 = Multi::register(c"ptest_multi", on_multi, seen(3), NO_FLAGS)?;
+    multi_site(7, c"seven", "str7", true, -7_000_000_000);
+    let all = [&p1, &p2, &p3];
+    t.check(
+        "three probes attached, each called once with the right arguments and its own data",
+        all.iter().all(|p| {
+            p.state() == ProbeState::Attached
+                && p.data().calls.load(Ordering::Relaxed) == 1
+                && p.data().ok.load(Ordering::Relaxed) == p.data().id
+        }),
+    );
+    drop(p1);
+    multi_site(7, c"seven", "str7", true, -7_000_000_000);
+    t.check(
+        "after the enabling probe goes, the marker is disarmed: no more calls",
+        p2.data().calls.load(Ordering::Relaxed) == 1 && site_bytes(b"ptest_multi") == NOP5,
+    );
+    drop(p2);
+    drop(p3);
+
+    // 6: the same (handler, data) twice is -EEXIST (C API, fixed data).
+    static C_DATA: AtomicU32 = AtomicU32::new(0);
+    let raw = RawProbe {
+        name: c"ptest_arm".as_ptr().cast(),
+        sig: c"I".as_ptr().cast(),
+        func: Some(c_count),
+        data: &C_DATA as *const AtomicU32 as *mut c_void,
+        flags: 0,
+    };
+    // SAFETY: valid entries with static strings and data.
+    let (r1, r2) = unsafe {
+        (
+            markers_probe_register_many(&raw, 1),
+            markers_probe_register_many(&raw, 1),
+        )
+    };
+    t.check(
+        "the same (handler, data) twice is -EEXIST",
+        r1 == 0 && r2 == -(bindings::EEXIST as c_int),
+    );
+
+    // 7-9: arming. The probe above has no ENABLE flag.
+    arm_site(1);
+    t.check(
+        "a probe without ENABLE does not arm its marker",
+        C_DATA.load(Ordering::Relaxed) == 0 && site_bytes(b"ptest_arm") == NOP5,
+    );
+    // SAFETY: a NUL-terminated name.
+    unsafe { markers_enable(c"ptest_arm".as_ptr().cast()) };
+    arm_site(2);
+    t.check(
+        "it gets hits once the marker is enabled explicitly",
+        C_DATA.load(Ordering::Relaxed) == 1 && site_bytes(b"ptest_arm")[0] == 0xe9,
+    );
+    // SAFETY: a NUL-terminated name; a registered probe.
+    let r = unsafe {
+        markers_disable(c"ptest_arm".as_ptr().cast());
+        markers_probe_unregister_many(&raw, 1)
+    };
+    t.check(
+        "disable and unregister",
+        r == 0 && site_bytes(b"ptest_arm") == NOP5,
+    );
+
+    // 10-11: a batch of probes on two markers: one pass each way.
+    static B: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
+    let mk = |name: &'static CStr, i: usize| RawProbe {
+        name: name.as_ptr().cast(),
+        sig: c"I".as_ptr().cast(),
+        func: Some(c_count),
+        data: &B[i] as *const AtomicU32 as *mut c_void,
+        flags: 1,
+    };
+    let batch = [
+        mk(c"ptest_batch_a", 0),
+        mk(c"ptest_batch_a", 1),
+        mk(c"ptest_batch_b", 2),
+        mk(c"ptest_batch_b", 3),
+    ];
+    let s0 = stats();
+    // SAFETY: valid entries.
+    let r = unsafe { markers_probe_register_many(batch.as_ptr(), 4) };
+    let s1 = stats();
+    batch_sites(1);
+    t.check(
+        "registering 4 probes on 2 markers: one patch pass, all called",
+        r == 0 && s1.passes == s0.passes + 1 && B.iter().all(|b| b.load(Ordering::Relaxed) == 1),
+    );
+    // SAFETY: the same valid entries.
+    let r = unsafe { markers_probe_unregister_many(batch.as_ptr(), 4) };
+    let s2 = stats();
+    batch_sites(2);
+    t.check(
+        "unregistering them: one patch pass, none called after",
+        r == 0 && s2.passes == s1.passes + 1 && B.iter().all(|b| b.load(Ordering::Relaxed) == 1),
+    );
+
+    // 12-13: re-entry.
+    let inner =
+        Probe::<(u32,), AtomicU32>::register(c"ptest_inner", count, AtomicU32::new(0), ENABLE)?;
+    let outer =
+        Probe::<(u32,), AtomicU32>::register(c"ptest_outer", on_outer, AtomicU32::new(0), ENABLE)?;
+    outer_site(1);
+    t.check(
+        "a probe that hits another marker: both probes run",
+        outer.data().load(Ordering::Relaxed) == 1 && inner.data().load(Ordering::Relaxed) == 1,
+    );
+    drop(outer);
+    drop(inner);
+    let selfp =
+        Probe::<(u32,), AtomicU32>::register(c"ptest_self", on_self, AtomicU32::new(0), ENABLE)?;
+    self_site(1);
+    let depth = selfp.data().load(Ordering::Relaxed);
+    pr_info!(
+        "# a probe re-entering its own marker ran {} times for one hit\n",
+        depth
+    );
+    t.check(
+        "a probe re-entering its own marker is cut off, no crash",
+        depth == 4,
+    );
+    drop(selfp);
+
+    // 14-16: unregister while 4 CPUs hit the site.
+    let mut tasks = [core::ptr::null_mut::<bindings::task_struct>(); 3];
+    for (k, task) in tasks.iter_mut().enumerate() {
+        // SAFETY: a valid thread function without data; a constant name.
+        let p = unsafe {
+            bindings::kthread_create_on_node(
+                Some(hot_thread),
+                core::ptr::null_mut(),
+                -1,
+                c"ptest_hot".as_ptr().cast(),
+            )
+        };
+        if (p as usize) >= (-4095isize) as usize {
+            break;
+        }
+        // SAFETY: a new thread.
+        unsafe {
+            bindings::kthread_bind(p, (k + 1) as u32);
+            bindings::wake_up_process(p);
+        }
+        *task = p;
+    }
+    // Each round's probe has its own data slot, poisoned right after its
+    // unregistration returns: a handler running later would see the poison.
+    static SLOTS: [Guarded; 200] = [const {
+        Guarded {
+            magic: AtomicU64::new(ALIVE),
+        }
+    }; 200];
+    let mut rounds = 0;
+    for (i, slot) in SLOTS.iter().enumerate() {
+        let p = Probe::<(u64,), &'static Guarded>::register(c"ptest_hot", on_hot, slot, ENABLE)?;
+        for _ in 0..100 {
+            hot_site(i as u64);
+        }
+        drop(p);
+        slot.magic.store(DEAD, Ordering::Relaxed);
+        rounds += 1;
+    }
+    let calls_after = HOT_CALLS.load(Ordering::Relaxed);
+    // SAFETY: a plain sleep: a handler still running would add calls now.
+    unsafe { bindings::msleep(50) };
+    let calls_later = HOT_CALLS.load(Ordering::Relaxed);
+    STOP.store(true, Ordering::Relaxed);
+    for task in tasks.iter().filter(|t| !t.is_null()) {
+        // SAFETY: our running thread.
+        unsafe { bindings::kthread_stop(*task) };
+    }
+    pr_info!(
+        "# unregister stress: {} rounds, {} handler calls, {} on dead data\n",
+        rounds,
+        calls_after,
+        VIOLATIONS.load(Ordering::Relaxed)
+    );
+    t.check(
+        "unregister stress: 3 CPUs hit the site while probes come and go",
+        tasks.iter().all(|t| !t.is_null()) && calls_after > 0,
+    );
+    t.check(
+        "unregister stress: no handler ran on freed data",
+        VIOLATIONS.load(Ordering::Relaxed) == 0,
+    );
+    t.check(
+        "unregister stress: no handler runs after unregister",
+        calls_later == calls_after && site_bytes(b"ptest_hot") == NOP5,
+    );
+
+    // 17: the pending probe is still pending, and goes cleanly.
+    t.check(
+        "the pending probe is still pending",
+        pending.state() == ProbeState::Pending,
+    );
+    drop(pending);
+    Ok(())
+}
+
+fn count64(d: &AtomicU32, _: (u64,)) {
+    d.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Leaked on purpose with `leak=1`.
+static LEAK_DATA: AtomicU32 = AtomicU32::new(0);
+
+struct ProbeTest {
+    _mismatch: Option<Probe<(u32,), AtomicU32>>,
+}
+
+impl kernel::Module for ProbeTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: a plain read of a module parameter.
+        if unsafe { markers_probe_test_mismatch } {
+            // `sample_exit` is a `u64` marker of markers_sample.ko: if that
+            // module is not loaded, this probe waits pending, and is logged
+            // and left unattached when it loads.
+            let p = Probe::<(u32,), AtomicU32>::register(
+                c"sample_exit",
+                count,
+                AtomicU32::new(0),
+                ENABLE,
+            )?;
+            pr_info!("mismatch mode: probe on sample_exit is {:?}\n", p.state());
+            return Ok(ProbeTest { _mismatch: Some(p) });
+        }
+        // SAFETY: a plain read of a module parameter.
+        if unsafe { markers_probe_test_leak } {
+            let raw = RawProbe {
+                name: c"ptest_leak".as_ptr().cast(),
+                sig: c"I".as_ptr().cast(),
+                func: Some(c_count),
+                data: &LEAK_DATA as *const AtomicU32 as *mut c_void,
+                flags: 1,
+            };
+            // SAFETY: a valid entry with static strings and data.
+            let r = unsafe { markers_probe_register_many(&raw, 1) };
+            leak_site(1);
+            pr_info!(
+                "leak mode: probe registered ({}), {} calls; not unregistering\n",
+                r,
+                LEAK_DATA.load(Ordering::Relaxed)
+            );
+            return Ok(ProbeTest { _mismatch: None });
+        }
+        pr_info!("KTAP version 1\n");
+        pr_info!("# markers_probe_test\n");
+        pr_info!("1..{}\n", NTESTS);
+        let mut t = Ktap { n: 0, failed: 0 };
+        if let Err(e) = run(&mut t) {
+            pr_info!("# a registration failed unexpectedly: {}\n", e.to_errno());
+            t.failed += 1;
+        }
+        if t.failed > 0 || t.n != NTESTS {
+            pr_err!("{} tests failed, {} of {} ran\n", t.failed, t.n, NTESTS);
+            return Err(EINVAL);
+        }
+        Ok(ProbeTest { _mismatch: None })
+    }
+}
