@@ -206,6 +206,11 @@ pub trait Args {
     const SIG1: u64;
     /// Number of `u64` slots.
     const SLOTS: usize;
+    /// A slot buffer large enough for any arguments of this arity (two
+    /// slots per argument): it lives on the stack of the enabled block only.
+    type Buf: AsRef<[u64]> + AsMut<[u64]>;
+    /// A zeroed buffer.
+    fn new_buf() -> Self::Buf;
     /// Encodes the arguments into `out[..Self::SLOTS]`.
     fn encode(self, out: &mut [u64]);
 }
@@ -231,6 +236,11 @@ macro_rules! args_tuple {
             const SIG0: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 0);
             const SIG1: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 1);
             const SLOTS: usize = 0 $(+ <$t::Repr as Primitive>::SLOTS)*;
+            type Buf = [u64; 2 * $n];
+            #[inline(always)]
+            fn new_buf() -> Self::Buf {
+                [0; 2 * $n]
+            }
             #[inline(always)]
             #[allow(unused_variables, unused_mut, unused_assignments)]
             fn encode(self, out: &mut [u64]) {

@@ -25,7 +25,7 @@
 //!   only `markers.ko` exports: a module built without the boilerplate fails
 //!   at modpost instead of silently losing its markers.
 
-use crate::section::{SiteState, SLOTS_MAX};
+use crate::section::SiteState;
 use crate::Args;
 
 /// `.altinstructions` feature word that is never true:
@@ -93,11 +93,11 @@ extern "C" {
 /// `markers.ko`.
 #[inline(always)]
 pub fn fire<A: Args>(state: &'static SiteState, args: A) {
-    let mut slots = [0u64; SLOTS_MAX];
-    args.encode(&mut slots);
+    let mut slots = A::new_buf();
+    args.encode(slots.as_mut());
     // SAFETY: `state` is a valid static; `slots` holds `A::SLOTS` valid
     // slots, and `markers_fire` reads only the slots it is given.
-    unsafe { markers_fire(state, slots.as_ptr(), A::SLOTS) };
+    unsafe { markers_fire(state, slots.as_ref().as_ptr(), A::SLOTS) };
 }
 
 /// Places a marker site.
