@@ -22,6 +22,7 @@ use kernel::bindings;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
+use markers::sys::{RawProbe, Stats, PROBE_ENABLE};
 
 mod control;
 mod patcher;
@@ -258,26 +259,15 @@ pub extern "C" fn markers_site_state(addr: *const c_void) -> c_int {
     }
 }
 
-/// Counters of the patcher, as in `struct markers_stats`.
-#[repr(C)]
-pub struct MarkersStats {
-    int3: u64,
-    late: u64,
-    passes: u64,
-    rewrites: u64,
-    refused: u64,
-    syncs: u64,
-}
-
 /// Copies the patcher's counters to `*out`.
 ///
 /// # Safety
 ///
 /// `out` must be valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn markers_get_stats(out: *mut MarkersStats) {
+pub unsafe extern "C" fn markers_get_stats(out: *mut Stats) {
     let s = &patcher::STATS;
-    let v = MarkersStats {
+    let v = Stats {
         int3: s.int3.load(Ordering::Relaxed),
         late: s.late.load(Ordering::Relaxed),
         passes: s.passes.load(Ordering::Relaxed),
@@ -324,19 +314,6 @@ pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u
         Some(_) => Err(EBUSY),
         None => Err(ENOENT),
     }))
-}
-
-/// `MARKERS_PROBE_ENABLE`: the probe arms its marker while attached.
-const PROBE_ENABLE: u32 = 1;
-
-/// One probe of a batch, as in `struct markers_probe`.
-#[repr(C)]
-pub struct RawProbe {
-    name: *const u8,
-    sig: *const u8,
-    func: Option<probes::ProbeFn>,
-    data: *mut c_void,
-    flags: u32,
 }
 
 /// Reads a batch of `struct markers_probe` into specs.

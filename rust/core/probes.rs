@@ -39,8 +39,7 @@ use markers::section::SiteState;
 
 use crate::registry::Marker;
 
-/// A probe handler: `data` as registered, the arguments as `u64` slots.
-pub(crate) type ProbeFn = unsafe extern "C" fn(data: *mut c_void, slots: *const u64, nslots: u32);
+pub(crate) use markers::sys::ProbeFn;
 
 /// The probes a marker calls, immutable once published.
 pub(crate) struct ProbeArray {

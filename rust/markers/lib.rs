@@ -27,6 +27,7 @@
 //!   with the registry in `markers.ko` that reads them.
 //! - [`args`]: the argument types a marker accepts and their signature.
 //! - [`probe`]: typed probes for tracer modules.
+//! - [`sys`]: the raw C interface of `markers.ko`.
 //!
 //! C header: [include/linux/markers.h](../../include/linux/markers.h)
 
@@ -36,6 +37,7 @@ pub mod args;
 pub mod probe;
 pub mod section;
 mod site;
+pub mod sys;
 
 pub use args::{Args, MarkerArg, Primitive};
 pub use probe::Probe;

@@ -38,6 +38,9 @@ use core::ffi::{c_void, CStr};
 use kernel::prelude::*;
 
 use crate::section::ARGS_MAX;
+use crate::sys::{
+    markers_probe_register_many, markers_probe_state, markers_probe_unregister_many, RawProbe,
+};
 
 mod sealed {
     pub trait Sealed {}
@@ -231,22 +234,6 @@ pub enum ProbeState {
     Attached,
     /// The loaded marker has another signature.
     Mismatch,
-}
-
-/// `struct markers_probe`.
-#[repr(C)]
-struct RawProbe {
-    name: *const u8,
-    sig: *const u8,
-    func: Option<unsafe extern "C" fn(*mut c_void, *const u64, u32)>,
-    data: *mut c_void,
-    flags: u32,
-}
-
-extern "C" {
-    fn markers_probe_register_many(probes: *const RawProbe, n: u32) -> i32;
-    fn markers_probe_unregister_many(probes: *const RawProbe, n: u32) -> i32;
-    fn markers_probe_state(probe: *const RawProbe) -> i32;
 }
 
 struct Inner<A: ProbeArgs, D> {

@@ -11,8 +11,14 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use markers::mark;
+
+mod ktap;
+use ktap::{site_bytes, stats, Ktap, NOP5};
 use markers::probe::{Probe, ProbeState, ENABLE, NO_FLAGS};
-use markers::section::{RawDesc, RawEntry};
+use markers::sys::{
+    markers_disable, markers_enable, markers_probe_register_many, markers_probe_unregister_many,
+    RawProbe,
+};
 
 module! {
     type: ProbeTest,
@@ -22,69 +28,9 @@ module! {
     license: "GPL",
 }
 
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Stats {
-    int3: u64,
-    late: u64,
-    passes: u64,
-    rewrites: u64,
-    refused: u64,
-    syncs: u64,
-}
-
-#[repr(C)]
-struct RawProbe {
-    name: *const u8,
-    sig: *const u8,
-    func: Option<unsafe extern "C" fn(*mut c_void, *const u64, u32)>,
-    data: *mut c_void,
-    flags: u32,
-}
-
 extern "C" {
-    static __markers_start: RawEntry;
-    static __markers_stop: RawEntry;
     static markers_probe_test_leak: bool;
     static markers_probe_test_mismatch: bool;
-    fn markers_probe_register_many(p: *const RawProbe, n: u32) -> c_int;
-    fn markers_probe_unregister_many(p: *const RawProbe, n: u32) -> c_int;
-    fn markers_get_stats(out: *mut Stats);
-    fn markers_enable(name: *const u8) -> c_int;
-    fn markers_disable(name: *const u8) -> c_int;
-}
-
-const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
-
-fn site_bytes(name: &[u8]) -> [u8; 5] {
-    // SAFETY: the linker script bounds this module's entries, validated by
-    // the registry at load.
-    let entries = unsafe {
-        let start = core::ptr::addr_of!(__markers_start);
-        let n = (core::ptr::addr_of!(__markers_stop) as usize - start as usize) / 16;
-        core::slice::from_raw_parts(start, n)
-    };
-    for e in entries {
-        // SAFETY: as above.
-        let d = unsafe { &*(e.desc_addr() as *const RawDesc) };
-        // SAFETY: as above.
-        if unsafe { CStr::from_ptr(d.name.cast()) }.to_bytes() == name {
-            let mut b = [0u8; 5];
-            for (i, x) in b.iter_mut().enumerate() {
-                // SAFETY: a site of this module.
-                *x = unsafe { core::ptr::read_volatile((e.code_addr() + i) as *const u8) };
-            }
-            return b;
-        }
-    }
-    [0; 5]
-}
-
-fn stats() -> Stats {
-    let mut s = Stats::default();
-    // SAFETY: a writable struct.
-    unsafe { markers_get_stats(&mut s) };
-    s
 }
 
 // --- Marked code ------------------------------------------------------------
@@ -211,23 +157,6 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
 }
 
 // --- Tests --------------------------------------------------------------------
-
-struct Ktap {
-    n: u32,
-    failed: u32,
-}
-
-impl Ktap {
-    fn check(&mut self, name: &str, ok: bool) {
-        self.n += 1;
-        if ok {
-            pr_info!("ok {} {}\n", self.n, name);
-        } else {
-            pr_info!("not ok {} {}\n", self.n, name);
-            self.failed += 1;
-        }
-    }
-}
 
 const NTESTS: u32 = 17;
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -508,10 +437,7 @@ impl kernel::Module for ProbeTest {
             );
             return Ok(ProbeTest { _mismatch: None });
         }
-        pr_info!("KTAP version 1\n");
-        pr_info!("# markers_probe_test\n");
-        pr_info!("1..{}\n", NTESTS);
-        let mut t = Ktap { n: 0, failed: 0 };
+        let mut t = Ktap::begin("markers_probe_test", NTESTS);
         if let Err(e) = run(&mut t) {
             pr_info!("# a registration failed unexpectedly: {}\n", e.to_errno());
             t.failed += 1;

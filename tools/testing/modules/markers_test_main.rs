@@ -18,7 +18,14 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use markers::mark;
-use markers::section::{RawDesc, RawEntry};
+use markers::section::RawEntry;
+
+mod ktap;
+use ktap::{bytes_at, entries, jmp_to, sites_of, stats, Ktap, NOP5};
+use markers::sys::{
+    markers_disable, markers_enable, markers_hits, markers_site_state, markers_test_poke,
+    markers_update, SITE_BROKEN, SITE_ENABLED,
+};
 
 module! {
     type: MarkersTest,
@@ -28,91 +35,12 @@ module! {
     license: "GPL",
 }
 
-/// The same layout as `struct markers_stats`.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Stats {
-    int3: u64,
-    late: u64,
-    passes: u64,
-    rewrites: u64,
-    refused: u64,
-    syncs: u64,
-}
-
-const SITE_ENABLED: c_int = 0x01;
-const SITE_BROKEN: c_int = 0x04;
-
 extern "C" {
-    static __markers_start: RawEntry;
-    static __markers_stop: RawEntry;
     static markers_test_toggles: u32;
     static markers_test_expect_no_late: bool;
-    fn markers_update(names: *const *const u8, n: u32, enable: bool) -> c_int;
-    fn markers_enable(name: *const u8) -> c_int;
-    fn markers_disable(name: *const u8) -> c_int;
-    fn markers_hits(name: *const u8) -> i64;
-    fn markers_site_state(addr: *const c_void) -> c_int;
-    fn markers_get_stats(out: *mut Stats);
-    fn markers_test_poke(addr: *const c_void, offset: u32, byte: u8) -> c_int;
     fn markers_test_kprobe_arm(addr: *const c_void) -> c_int;
     fn markers_test_kprobe_disarm();
     fn markers_test_kprobe_hits() -> c_int;
-}
-
-const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
-
-/// This module's own `__markers` entries.
-fn entries() -> &'static [RawEntry] {
-    // SAFETY: the linker script puts the module's entries between the two
-    // symbols; the section is part of the loaded module.
-    unsafe {
-        let start = core::ptr::addr_of!(__markers_start);
-        let stop = core::ptr::addr_of!(__markers_stop);
-        let n = (stop as usize - start as usize) / core::mem::size_of::<RawEntry>();
-        core::slice::from_raw_parts(start, n)
-    }
-}
-
-fn entry_name(e: &RawEntry) -> &'static [u8] {
-    // SAFETY: the registry validated every entry of this module at load.
-    unsafe {
-        let d = &*(e.desc_addr() as *const RawDesc);
-        CStr::from_char_ptr(d.name).as_bytes()
-    }
-}
-
-/// The sites of marker `name` in this module.
-fn sites_of(name: &[u8]) -> KVec<&'static RawEntry> {
-    let mut v = KVec::new();
-    for e in entries() {
-        if entry_name(e) == name {
-            let _ = v.push(e, GFP_KERNEL);
-        }
-    }
-    v
-}
-
-fn bytes_at(addr: usize) -> [u8; 5] {
-    let mut b = [0u8; 5];
-    for (i, x) in b.iter_mut().enumerate() {
-        // SAFETY: `addr` is a site in this module's text.
-        *x = unsafe { core::ptr::read_volatile((addr + i) as *const u8) };
-    }
-    b
-}
-
-fn jmp_to(e: &RawEntry) -> [u8; 5] {
-    let rel = (e.target_addr() as i64 - (e.code_addr() as i64 + 5)) as i32;
-    let r = rel.to_le_bytes();
-    [0xe9, r[0], r[1], r[2], r[3]]
-}
-
-fn stats() -> Stats {
-    let mut s = Stats::default();
-    // SAFETY: `s` is a writable `struct markers_stats`.
-    unsafe { markers_get_stats(&mut s) };
-    s
 }
 
 fn hits(name: &CCStr) -> i64 {
@@ -232,25 +160,6 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
     }
     LOOPS.fetch_add(i, Ordering::Relaxed);
     0
-}
-
-// --- The KTAP document --------------------------------------------------------
-
-struct Ktap {
-    n: u32,
-    failed: u32,
-}
-
-impl Ktap {
-    fn check(&mut self, name: &str, ok: bool) {
-        self.n += 1;
-        if ok {
-            pr_info!("ok {} {}\n", self.n, name);
-        } else {
-            pr_info!("not ok {} {}\n", self.n, name);
-            self.failed += 1;
-        }
-    }
 }
 
 const NTESTS: u32 = 24;
@@ -521,10 +430,9 @@ fn run(t: &mut Ktap) {
     if unsafe { markers_test_expect_no_late } {
         t.check("stress: no late traps", s1.late == s0.late);
     } else {
-        t.n += 1;
-        pr_info!(
-            "ok {} stress: no late traps # SKIP expected only with expect_no_late=1 (single-threaded TCG or hardware)\n",
-            t.n
+        t.skip(
+            "stress: no late traps",
+            "expected only with expect_no_late=1 (single-threaded TCG or hardware)",
         );
     }
 }
@@ -533,10 +441,7 @@ struct MarkersTest;
 
 impl kernel::Module for MarkersTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("KTAP version 1\n");
-        pr_info!("# markers_test\n");
-        pr_info!("1..{}\n", NTESTS);
-        let mut t = Ktap { n: 0, failed: 0 };
+        let mut t = Ktap::begin("markers_test", NTESTS);
         run(&mut t);
         if t.n != NTESTS {
             pr_info!("# ran {} tests, planned {}\n", t.n, NTESTS);
