@@ -8,6 +8,7 @@
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
+#   make bench           guest instruction counts of a site (first cut)
 #
 # KDIR defaults to the project's own test kernel, built once (about 6 minutes)
 # and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against
@@ -24,7 +25,7 @@ S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
 kdir = kdir=$$($(S)/kdir.sh) &&
 
-.PHONY: all modules check demo shell vm-run kernel toolchain tools fmt \
+.PHONY: all modules check demo shell vm-run bench kernel toolchain tools fmt \
 	harness-selftest clean clean-cache help
 
 all: modules
@@ -43,6 +44,9 @@ shell: modules
 
 vm-run: modules
 	@$(kdir) $(S)/vm.sh run "$$kdir"
+
+bench: modules
+	@$(kdir) $(S)/bench.sh "$$kdir"
 
 harness-selftest: modules
 	@$(kdir) $(S)/harness-selftest.sh "$$kdir"
@@ -70,4 +74,4 @@ clean-cache:
 	@. $(S)/lib.sh && echo "removing $$MARKERS_CACHE" && rm -rf "$$MARKERS_CACHE"
 
 help:
-	@sed -n '3,17s/^# \{0,1\}//p' Makefile
+	@sed -n '3,18s/^# \{0,1\}//p' Makefile
