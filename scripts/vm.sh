@@ -18,9 +18,9 @@
 # Environment:
 #   EXTRA=paths      files or folders copied into the guest under /markers/extra
 #   TIMEOUT=seconds  kill qemu after this long (test: 600, run/demo: 300)
-#   HARNESS_SELFTEST=fail|oops|warn|timeout
-#                    add a deliberately broken step to the test run, to show
-#                    that the harness turns it red
+#   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail)
+#                    replace the test run by a deliberately broken step, to
+#                    show that the harness turns it red
 #   CPUS=n           guest CPUs (default 4; the test run asserts it)
 #   TESTS=glob       run only tools/testing/guest/tests/<glob> (test mode)
 #   TEST_ENV='A=1 B=2'  variables exported to the in-guest tests
@@ -49,6 +49,11 @@ shell) timeout=0 ;;
 *) die "unknown VM mode '$mode'" ;;
 esac
 [ "$mode" != run ] || [ -n "${CMD:-}" ] || die "vm-run needs CMD='command'"
+case "${HARNESS_SELFTEST:-}" in
+'' | fail | oops | warn | timeout) ;;
+1) HARNESS_SELFTEST=fail ;;
+*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout (or 1, for fail)" ;;
+esac
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
 	timeout=${TIMEOUT:-20}
 fi
