@@ -8,6 +8,7 @@
 #ifndef _LINUX_MARKERS_H
 #define _LINUX_MARKERS_H
 
+#include <linux/percpu.h>
 #include <linux/types.h>
 
 /* Release of the markers project this header belongs to. */
@@ -176,9 +177,10 @@ int markers_probe_state(const struct markers_probe *probe);
  */
 void markers_probe_synchronize(void);
 
-/* The call of an enabled site (used by the mark! expansion). */
-struct markers_site_state;
-void markers_fire(const struct markers_site_state *state, const u64 *slots,
-		  size_t nslots);
+/*
+ * Used by the mark! expansion: the per-CPU nesting counter of enabled
+ * blocks (biased, see markers_glue.c).
+ */
+DECLARE_PER_CPU(s8, markers_fire_depth);
 
 #endif /* _LINUX_MARKERS_H */

@@ -39,7 +39,6 @@ MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke)");
  * exports cannot follow the definitions (checkpatch's EXPORT_SYMBOL rule is
  * ignored for this file by scripts/check.sh).
  */
-EXPORT_SYMBOL_GPL(markers_fire);
 EXPORT_SYMBOL_GPL(markers_update);
 EXPORT_SYMBOL_GPL(markers_enable);
 EXPORT_SYMBOL_GPL(markers_disable);
@@ -52,32 +51,16 @@ EXPORT_SYMBOL_GPL(markers_probe_unregister_many);
 EXPORT_SYMBOL_GPL(markers_probe_state);
 EXPORT_SYMBOL_GPL(markers_probe_synchronize);
 
-/* How deep markers_fire() may nest on one CPU (probes that hit markers). */
-#define MARKERS_FIRE_DEPTH 4
-static DEFINE_PER_CPU(unsigned int, markers_fire_depth);
-
 /*
- * Enter markers_fire(): disable preemption, which makes the probe calls an
- * RCU read-side critical section (synchronize_rcu() waits for it), and
- * refuse a nesting deeper than MARKERS_FIRE_DEPTH.  Any context, NMI
- * included: a per-CPU counter under disabled preemption.
+ * Nesting of enabled blocks on each CPU (a probe that hits markers that hit
+ * markers...).  The block increments it with `incb` after disabling
+ * preemption and bails out on signed overflow (`jo`): biased so that the
+ * fifth nested increment overflows, which cuts nesting at 4 in one
+ * instruction.  See rust/markers/site.rs.
  */
-bool markers_fire_enter(void)
-{
-	preempt_disable_notrace();
-	if (__this_cpu_inc_return(markers_fire_depth) > MARKERS_FIRE_DEPTH) {
-		__this_cpu_dec(markers_fire_depth);
-		preempt_enable_notrace();
-		return false;
-	}
-	return true;
-}
-
-void markers_fire_exit(void)
-{
-	__this_cpu_dec(markers_fire_depth);
-	preempt_enable_notrace();
-}
+#define MARKERS_DEPTH_BIAS (S8_MAX - 4)
+DEFINE_PER_CPU(s8, markers_fire_depth) = MARKERS_DEPTH_BIAS;
+EXPORT_PER_CPU_SYMBOL_GPL(markers_fire_depth);
 
 /*
  * Kernel-mode int3: runs NMI-like, after the kernel's own text_poke_bp

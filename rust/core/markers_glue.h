@@ -20,8 +20,6 @@ void markers_glue_exit(void);
 int markers_text_write(void *addr, const void *src, size_t len);
 void markers_text_flush(void);
 void markers_sync_all_cpus(void);
-bool markers_fire_enter(void);
 void markers_trace_print(const char *name, const char *msg, size_t len);
-void markers_fire_exit(void);
 
 #endif /* _MARKERS_GLUE_H */

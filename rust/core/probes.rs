@@ -14,10 +14,14 @@
 //!   marker loads. (Registering against an already loaded marker of another
 //!   signature fails at once with `-EINVAL`.)
 //!
-//! Each marker publishes an immutable array of its attached probes. The
-//! array is rebuilt on every change, published with a release store, read by
-//! [`fire`] with an acquire load inside an RCU-sched read-side section
-//! (preemption disabled), and freed only after `synchronize_rcu()`. A batch
+//! Each marker publishes an immutable array of its attached probes, and each
+//! of its sites' `SiteState` points at the marker's current *dispatch*: the
+//! only attached probe itself (called directly by the enabled block), or
+//! [`fire_multi`] for several, or [`count_hit`] for none. Arrays and
+//! dispatches are rebuilt on every change, published with release stores,
+//! read by the enabled block with acquire loads inside its read-side section
+//! (preemption disabled, see `rust/markers/site.rs`), and freed only after
+//! `synchronize_rcu()`. A batch
 //! of registrations or unregistrations costs one patch pass and one grace
 //! period whatever its size.
 //!
@@ -35,7 +39,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use markers::section::SiteState;
+use markers::section::Dispatch;
 
 use crate::registry::Marker;
 
@@ -43,7 +47,7 @@ pub(crate) use markers::sys::ProbeFn;
 
 /// The probes a marker calls, immutable once published.
 pub(crate) struct ProbeArray {
-    pub(crate) probes: KVec<(ProbeFn, *mut c_void)>,
+    pub(crate) probes: KVec<Dispatch>,
 }
 
 /// A registered probe.
@@ -98,7 +102,13 @@ pub(crate) fn build(m: &Marker, probes: &[Probe]) -> Result<Option<KBox<ProbeArr
         .iter()
         .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
     {
-        v.push((p.func, p.data), GFP_KERNEL)?;
+        v.push(
+            Dispatch {
+                func: p.func,
+                data: p.data,
+            },
+            GFP_KERNEL,
+        )?;
     }
     Ok(Some(KBox::new(ProbeArray { probes: v }, GFP_KERNEL)?))
 }
@@ -145,52 +155,39 @@ pub(crate) fn log_mismatches(m: &Marker, probes: &[Probe]) {
     }
 }
 
-extern "C" {
-    fn markers_fire_enter() -> bool;
-    fn markers_fire_exit();
-}
-
-/// The call of an enabled block: counts the hit and runs the marker's
-/// probes.
+/// Dispatch of a marker without probes: counts the hit.
 ///
 /// # Safety
 ///
-/// `state` must be a site state registered by the registry (the `mark!`
-/// expansion passes its own), `slots` must hold `nslots` values.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn markers_fire(
-    state: *const SiteState,
-    slots: *const u64,
-    nslots: usize,
-) {
-    // SAFETY: `state` is a valid static of the calling module.
-    let m = unsafe { (*state).marker.load(Ordering::Acquire) };
-    if m.is_null() {
-        return;
-    }
-    // SAFETY: disables preemption (an RCU-sched read-side section) and
-    // refuses a nesting deeper than a few levels on this CPU (a probe that
-    // hits markers, which hit markers...). Paired with `markers_fire_exit`.
-    if !unsafe { markers_fire_enter() } {
-        return;
-    }
-    // SAFETY: a marker outlives every site state pointing at it: the registry
-    // clears the states of a going module before the marker can be freed, and
-    // the going module's code no longer runs.
-    let m = unsafe { &*(m as *const Marker) };
+/// `data` is the marker (see `Marker::count_disp`), alive while any of its
+/// sites can run.
+pub(crate) unsafe extern "C" fn count_hit(data: *mut c_void, _slots: *const u64, _nslots: u32) {
+    // SAFETY: see above.
+    unsafe { &*(data as *const Marker) }
+        .hits
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// Dispatch of a marker with several probes: counts the hit and runs them.
+///
+/// # Safety
+///
+/// `data` is the marker (see `Marker::multi_disp`); called from an enabled
+/// block, inside its read-side section, with the hit's slots.
+pub(crate) unsafe extern "C" fn fire_multi(data: *mut c_void, slots: *const u64, nslots: u32) {
+    // SAFETY: see above.
+    let m = unsafe { &*(data as *const Marker) };
     m.hits.fetch_add(1, Ordering::Relaxed);
     let arr = m.probes.load(Ordering::Acquire);
     if !arr.is_null() {
         // SAFETY: a published array stays valid until a grace period after it
         // is replaced; we are in a read-side section.
-        for &(f, d) in unsafe { (*arr).probes.iter() } {
-            // SAFETY: `f` and `d` were registered together; the registration
-            // outlives this read-side section.
-            unsafe { f(d, slots, nslots as u32) };
+        for d in unsafe { (*arr).probes.iter() } {
+            // SAFETY: `func` and `data` were registered together; the
+            // registration outlives this read-side section.
+            unsafe { (d.func)(d.data, slots, nslots) };
         }
     }
-    // SAFETY: paired with `markers_fire_enter` above.
-    unsafe { markers_fire_exit() };
 }
 
 /// The built-in print probe's context: what it needs to format a hit.

@@ -40,7 +40,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use markers::section::{RawDesc, RawEntry, SiteState, DESC_LAYOUT, DESC_MAGIC, NAME_MAX};
+use markers::section::{Dispatch, RawDesc, RawEntry, SiteState, DESC_LAYOUT, DESC_MAGIC, NAME_MAX};
 
 use crate::patcher::{self, Site, SiteTable, ENABLED, NOP5, RETIRED};
 use crate::probes::{self, Probe, ProbeArray, ProbeFn, ProbeState};
@@ -57,8 +57,12 @@ pub(crate) struct Marker {
     pub(crate) explicit: bool,
     /// Attached probes registered with `MARKERS_PROBE_ENABLE`.
     pub(crate) enable_refs: usize,
-    /// The attached probes, published for `markers_fire` (see `probes.rs`).
+    /// The attached probes, published for the dispatchers (see `probes.rs`).
     pub(crate) probes: core::sync::atomic::AtomicPtr<ProbeArray>,
+    /// The dispatch without probes: `count_hit` on this marker.
+    count_disp: Dispatch,
+    /// The dispatch for several probes: `fire_multi` on this marker.
+    multi_disp: Dispatch,
     /// Number of registered sites.
     pub(crate) nsites: usize,
     /// Times an enabled site of this marker ran.
@@ -75,6 +79,20 @@ impl Drop for Marker {
 }
 
 impl Marker {
+    /// The dispatch its sites call now: the only attached probe, or one of
+    /// the marker's own dispatchers. Valid until the next `publish` on this
+    /// marker plus a grace period.
+    pub(crate) fn current_disp(&self) -> *mut Dispatch {
+        let arr = self.probes.load(Ordering::Acquire);
+        // SAFETY: the array is alive while published (we hold the registry
+        // mutex, the only writer).
+        match (!arr.is_null()).then(|| unsafe { &*arr }) {
+            Some(a) if a.probes.len() == 1 => &a.probes[0] as *const Dispatch as *mut Dispatch,
+            Some(_) => &self.multi_disp as *const Dispatch as *mut Dispatch,
+            None => &self.count_disp as *const Dispatch as *mut Dispatch,
+        }
+    }
+
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
     pub(crate) fn armed(&self) -> bool {
         self.explicit || self.enable_refs > 0
@@ -297,12 +315,23 @@ impl Registry {
                 explicit: false,
                 enable_refs: 0,
                 probes: probes::no_probes(),
+                count_disp: Dispatch {
+                    func: probes::count_hit,
+                    data: core::ptr::null_mut(),
+                },
+                multi_disp: Dispatch {
+                    func: probes::fire_multi,
+                    data: core::ptr::null_mut(),
+                },
                 nsites: 0,
                 hits: AtomicU64::new(0),
             },
             GFP_KERNEL,
         )?;
         let p: *mut Marker = &mut *b;
+        // The dispatchers get the marker's final (boxed) address.
+        b.count_disp.data = p.cast();
+        b.multi_disp.data = p.cast();
         self.markers.push(b, GFP_KERNEL)?;
         Ok(p)
     }
@@ -457,10 +486,14 @@ impl Registry {
             if !states.contains(&sp) {
                 let _ = states.push(sp, GFP_KERNEL);
             }
-            // Release: the marker is fully built before an enabled block can
-            // see it (the block loads the pointer with acquire).
-            // SAFETY: `sp` is the module's state, checked to lie in it.
-            unsafe { (*sp).marker.store(mk.cast(), Ordering::Release) };
+            // Release: the marker and its dispatch are fully built before an
+            // enabled block can see them (the block loads with acquire).
+            // SAFETY: `sp` is the module's state, checked to lie in it; `mk`
+            // is a live marker.
+            unsafe {
+                (*sp).disp.store((*mk).current_disp(), Ordering::Release);
+                (*sp).marker.store(mk.cast(), Ordering::Release);
+            }
         }
 
         let nsites = sites.len();
@@ -581,7 +614,10 @@ impl Registry {
     fn forget(&mut self, client: Client) {
         for &st in client.states.iter() {
             // SAFETY: the module is still in memory during its notifiers.
-            unsafe { (*st).marker.store(core::ptr::null_mut(), Ordering::Release) };
+            unsafe {
+                (*st).marker.store(core::ptr::null_mut(), Ordering::Release);
+                (*st).disp.store(core::ptr::null_mut(), Ordering::Release);
+            }
         }
         for s in client.sites.iter() {
             // SAFETY: the marker outlives its sites (type invariant).
@@ -675,6 +711,7 @@ impl Registry {
                 // Capacity reserved: cannot fail.
                 let _ = old.push(o, GFP_KERNEL);
             }
+            push_dispatch(&self.clients, m);
         }
         Ok(old)
     }
@@ -825,8 +862,16 @@ impl Registry {
                 let mut old = KVec::new();
                 for m in self.markers.iter_mut() {
                     if let Some(o) = probes::publish(m, None) {
-                        let _ = old.push(o, GFP_ATOMIC);
+                        if old.reserve(1, GFP_ATOMIC).is_ok() {
+                            let _ = old.push(o, GFP_ATOMIC);
+                        } else {
+                            // Cannot even remember it: leak it rather than
+                            // free it under a running handler.
+                            pr_err!("leaking a probe array\n");
+                            let _ = KBox::into_raw(o);
+                        }
                     }
+                    push_dispatch(&self.clients, m);
                     m.enable_refs = 0;
                 }
                 old
@@ -916,6 +961,23 @@ impl Registry {
     /// Number of registered client modules.
     pub(crate) fn nclients(&self) -> usize {
         self.clients.len()
+    }
+}
+
+/// Points every site state of marker `m` at its current dispatch. The old
+/// dispatch may still be in use until a grace period has passed.
+fn push_dispatch(clients: &KVec<Client>, m: &Marker) {
+    let d = m.current_disp();
+    let mp = m as *const Marker as *mut c_void;
+    for c in clients.iter() {
+        for &st in c.states.iter() {
+            // SAFETY: the states of registered clients are alive.
+            let st = unsafe { &*st };
+            if st.marker.load(Ordering::Relaxed) == mp {
+                // Release: the dispatch is fully built (it is immutable).
+                st.disp.store(d, Ordering::Release);
+            }
+        }
     }
 }
 

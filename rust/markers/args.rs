@@ -28,6 +28,7 @@
 //! its NUL-terminated bytes), `&str` and `&[u8]` two slots (pointer, length).
 
 use core::ffi::{c_void, CStr};
+use core::mem::MaybeUninit;
 
 mod sealed {
     pub trait Sealed {}
@@ -40,7 +41,7 @@ pub trait Primitive: sealed::Sealed + Copy {
     /// Number of `u64` slots it occupies.
     const SLOTS: usize;
     /// Writes the value into `out[..Self::SLOTS]`.
-    fn store(self, out: &mut [u64]);
+    fn store(self, out: &mut [MaybeUninit<u64>]);
 }
 
 macro_rules! int_primitive {
@@ -50,9 +51,9 @@ macro_rules! int_primitive {
             const KIND: u8 = $kind;
             const SLOTS: usize = 1;
             #[inline(always)]
-            fn store(self, out: &mut [u64]) {
+            fn store(self, out: &mut [MaybeUninit<u64>]) {
                 // CAST: widening, sign-extending signed kinds, as the ABI says.
-                out[0] = self as u64;
+                out[0].write(self as u64);
             }
         }
         impl MarkerArg for $t {
@@ -75,8 +76,8 @@ impl Primitive for bool {
     const KIND: u8 = b'b';
     const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        out[0] = self as u64;
+    fn store(self, out: &mut [MaybeUninit<u64>]) {
+        out[0].write(self as u64);
     }
 }
 impl MarkerArg for bool {
@@ -92,8 +93,8 @@ impl Primitive for *const c_void {
     const KIND: u8 = b'p';
     const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        out[0] = self as usize as u64;
+    fn store(self, out: &mut [MaybeUninit<u64>]) {
+        out[0].write(self as usize as u64);
     }
 }
 impl<T> MarkerArg for *const T {
@@ -116,8 +117,8 @@ impl Primitive for &CStr {
     const KIND: u8 = b'c';
     const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        out[0] = self.as_ptr() as usize as u64;
+    fn store(self, out: &mut [MaybeUninit<u64>]) {
+        out[0].write(self.as_ptr() as usize as u64);
     }
 }
 impl<'a> MarkerArg for &'a CStr {
@@ -142,9 +143,9 @@ impl Primitive for &str {
     const KIND: u8 = b't';
     const SLOTS: usize = 2;
     #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        out[0] = self.as_ptr() as usize as u64;
-        out[1] = self.len() as u64;
+    fn store(self, out: &mut [MaybeUninit<u64>]) {
+        out[0].write(self.as_ptr() as usize as u64);
+        out[1].write(self.len() as u64);
     }
 }
 impl<'a> MarkerArg for &'a str {
@@ -160,9 +161,9 @@ impl Primitive for &[u8] {
     const KIND: u8 = b'y';
     const SLOTS: usize = 2;
     #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        out[0] = self.as_ptr() as usize as u64;
-        out[1] = self.len() as u64;
+    fn store(self, out: &mut [MaybeUninit<u64>]) {
+        out[0].write(self.as_ptr() as usize as u64);
+        out[1].write(self.len() as u64);
     }
 }
 impl<'a> MarkerArg for &'a [u8] {
@@ -208,11 +209,11 @@ pub trait Args {
     const SLOTS: usize;
     /// A slot buffer large enough for any arguments of this arity (two
     /// slots per argument): it lives on the stack of the enabled block only.
-    type Buf: AsRef<[u64]> + AsMut<[u64]>;
-    /// A zeroed buffer.
+    type Buf: AsRef<[MaybeUninit<u64>]> + AsMut<[MaybeUninit<u64>]>;
+    /// An uninitialized buffer: `encode` writes the slots that are read.
     fn new_buf() -> Self::Buf;
     /// Encodes the arguments into `out[..Self::SLOTS]`.
-    fn encode(self, out: &mut [u64]);
+    fn encode(self, out: &mut [MaybeUninit<u64>]);
 }
 
 #[inline]
@@ -236,14 +237,14 @@ macro_rules! args_tuple {
             const SIG0: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 0);
             const SIG1: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 1);
             const SLOTS: usize = 0 $(+ <$t::Repr as Primitive>::SLOTS)*;
-            type Buf = [u64; 2 * $n];
+            type Buf = [MaybeUninit<u64>; 2 * $n];
             #[inline(always)]
             fn new_buf() -> Self::Buf {
-                [0; 2 * $n]
+                [const { MaybeUninit::uninit() }; 2 * $n]
             }
             #[inline(always)]
             #[allow(unused_variables, unused_mut, unused_assignments)]
-            fn encode(self, out: &mut [u64]) {
+            fn encode(self, out: &mut [MaybeUninit<u64>]) {
                 let ($($v,)*) = self;
                 let mut at = 0;
                 $(

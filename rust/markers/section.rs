@@ -105,15 +105,32 @@ pub struct RawDesc {
 
 const _: () = assert!(core::mem::size_of::<RawDesc>() == 64);
 
+/// What an enabled block calls: a handler and its data, immutable once
+/// published (`struct markers_dispatch`).
+#[repr(C)]
+pub struct Dispatch {
+    /// Called with `data` and the hit's argument slots.
+    pub func: crate::sys::ProbeFn,
+    /// Passed to `func`.
+    pub data: *mut c_void,
+}
+
 /// Per-invocation state, written by the registry, read by the enabled block.
 ///
-/// The registry points it at the marker's runtime object when the module
-/// loads, before any of its sites can be enabled, and clears it when the
-/// module goes.
+/// # Invariants
+///
+/// The registry sets both fields when the module loads, before any of its
+/// sites can be enabled: `marker` to the marker's runtime object, `disp` to
+/// the marker's current dispatch (the only attached probe itself, or a
+/// dispatcher of `markers.ko` that counts the hit and runs the probes). It
+/// replaces `disp` whenever the marker's probes change, and frees the old
+/// one only after a grace period. It clears both when the module goes.
 #[repr(C)]
 pub struct SiteState {
     /// The marker's runtime object in `markers.ko`, or null.
     pub marker: AtomicPtr<c_void>,
+    /// What the enabled block calls.
+    pub disp: AtomicPtr<Dispatch>,
 }
 
 impl SiteState {
@@ -123,6 +140,7 @@ impl SiteState {
     pub const fn new() -> Self {
         Self {
             marker: AtomicPtr::new(core::ptr::null_mut()),
+            disp: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 }

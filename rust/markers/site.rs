@@ -84,20 +84,122 @@ pub const fn check_format(s: &str) {
 }
 
 extern "C" {
-    /// Runs the probes of the marker `state` belongs to; exported by
-    /// `markers.ko`.
-    fn markers_fire(state: *const SiteState, slots: *const u64, nslots: usize);
+    /// Per-CPU nesting counter of enabled blocks, exported by `markers.ko`,
+    /// biased so that the fifth nested `incb` overflows (`MARKERS_DEPTH_BIAS`
+    /// in `markers_glue.c`).
+    static markers_fire_depth: i8;
+    #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_PREEMPT_DYNAMIC)))]
+    fn preempt_schedule_thunk();
+    #[cfg(all(CONFIG_PREEMPTION, CONFIG_PREEMPT_DYNAMIC))]
+    #[link_name = "__SCT__preempt_schedule"]
+    fn preempt_schedule_tramp();
 }
 
-/// The enabled block's call: encodes the arguments and hands them to
-/// `markers.ko`.
+/// Offset of the preemption counter in the per-CPU `pcpu_hot`.
+const PREEMPT_COUNT: usize = core::mem::offset_of!(
+    kernel::bindings::pcpu_hot__bindgen_ty_1__bindgen_ty_1,
+    preempt_count
+);
+
+/// Enters the read-side section of an enabled block: disables preemption
+/// (`preempt_disable()`: the dispatch and what it points at cannot be freed
+/// before a grace period that waits for this section), and counts the
+/// nesting of blocks on this CPU. Returns `false`, with nothing to undo,
+/// when the block is nested four deep already (a probe that hits markers
+/// that hit markers...).
+#[inline(always)]
+fn enter() -> bool {
+    // SAFETY: increments this CPU's preemption and nesting counters, as
+    // `preempt_disable()` and `this_cpu_inc()` do; on overflow both are
+    // decremented again before leaving through the label.
+    unsafe {
+        core::arch::asm!(
+            "incl %gs:{pcpu}+{pc}",
+            "incb %gs:{depth}",
+            "jo {deep}",
+            pcpu = sym kernel::bindings::pcpu_hot,
+            pc = const PREEMPT_COUNT,
+            depth = sym markers_fire_depth,
+            deep = label {
+                exit();
+                return false;
+            },
+            options(att_syntax, nostack),
+        );
+    }
+    true
+}
+
+/// Leaves the read-side section entered by [`enter`]: `preempt_enable()`.
+#[inline(always)]
+fn exit() {
+    // SAFETY: undoes `enter`; when the preemption counter drops to zero
+    // with a reschedule pending, calls the scheduler's thunk, which saves
+    // every register, as `preempt_enable()` does.
+    unsafe {
+        #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_PREEMPT_DYNAMIC)))]
+        core::arch::asm!(
+            "decb %gs:{depth}",
+            "decl %gs:{pcpu}+{pc}",
+            "jnz 2f",
+            "call {sched}",
+            "2:",
+            pcpu = sym kernel::bindings::pcpu_hot,
+            pc = const PREEMPT_COUNT,
+            depth = sym markers_fire_depth,
+            sched = sym preempt_schedule_thunk,
+            options(att_syntax),
+        );
+        #[cfg(all(CONFIG_PREEMPTION, CONFIG_PREEMPT_DYNAMIC))]
+        core::arch::asm!(
+            "decb %gs:{depth}",
+            "decl %gs:{pcpu}+{pc}",
+            "jnz 2f",
+            "call {sched}",
+            "2:",
+            pcpu = sym kernel::bindings::pcpu_hot,
+            pc = const PREEMPT_COUNT,
+            depth = sym markers_fire_depth,
+            sched = sym preempt_schedule_tramp,
+            options(att_syntax),
+        );
+        #[cfg(not(CONFIG_PREEMPTION))]
+        core::arch::asm!(
+            "decb %gs:{depth}",
+            "decl %gs:{pcpu}+{pc}",
+            pcpu = sym kernel::bindings::pcpu_hot,
+            pc = const PREEMPT_COUNT,
+            depth = sym markers_fire_depth,
+            options(att_syntax, nostack),
+        );
+    }
+}
+
+/// The enabled block's call: encodes the arguments and calls the site's
+/// dispatch (the marker's only probe, or `markers.ko`'s dispatcher) inside
+/// a read-side section.
 #[inline(always)]
 pub fn fire<A: Args>(state: &'static SiteState, args: A) {
     let mut slots = A::new_buf();
     args.encode(slots.as_mut());
-    // SAFETY: `state` is a valid static; `slots` holds `A::SLOTS` valid
-    // slots, and `markers_fire` reads only the slots it is given.
-    unsafe { markers_fire(state, slots.as_ref().as_ptr(), A::SLOTS) };
+    if !enter() {
+        return;
+    }
+    // Acquire: pairs with the registry's release store of a fully built
+    // dispatch. It is non-null: set before any site of the state could be
+    // enabled (`SiteState` invariant).
+    let d = state.disp.load(core::sync::atomic::Ordering::Acquire);
+    // SAFETY: `d` stays valid until a grace period after it is replaced,
+    // and this is a read-side section; the handler gets the `A::SLOTS`
+    // slots `encode` initialized, of the signature it was attached for.
+    unsafe {
+        ((*d).func)(
+            (*d).data,
+            slots.as_ref().as_ptr().cast::<u64>(),
+            A::SLOTS as u32,
+        )
+    };
+    exit();
 }
 
 /// Places a marker site.
