@@ -31,6 +31,8 @@ opt() { sed -n "s/^$1=//p" "$cfg" | tr -d '"'; }
 	die "KDIR=$kdir lacks CONFIG_RUST=y: markers are Rust kernel modules"
 [ "$(opt CONFIG_MODULES)" = y ] && [ "$(opt CONFIG_MODULE_UNLOAD)" = y ] ||
 	die "KDIR=$kdir lacks CONFIG_MODULES=y and CONFIG_MODULE_UNLOAD=y"
+[ "$(opt CONFIG_SMP)" = y ] ||
+	die "KDIR=$kdir lacks CONFIG_SMP=y: enabled sites use %gs-relative per-CPU counters"
 [ "$(opt CONFIG_KALLSYMS)" = y ] ||
 	die "KDIR=$kdir lacks CONFIG_KALLSYMS=y: the registry finds sections through module symbols"
 

@@ -72,7 +72,7 @@ pub(crate) struct Marker {
 impl Drop for Marker {
     fn drop(&mut self) {
         // A marker is dropped only when its last site has gone, after the
-        // grace period that unpublished the sites: no `markers_fire` can
+        // grace period that unpublished the sites: no enabled block can
         // still read its array.
         drop(probes::publish(self, None));
     }
