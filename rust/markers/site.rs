@@ -88,11 +88,15 @@ extern "C" {
     /// biased so that the fifth nested `incb` overflows (`MARKERS_DEPTH_BIAS`
     /// in `markers_glue.c`).
     static markers_fire_depth: i8;
+    /// What `preempt_enable()` calls when a reschedule is pending: the
+    /// thunk, or with `PREEMPT_DYNAMIC` its static-call trampoline (both
+    /// exported, both save every register).
     #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_PREEMPT_DYNAMIC)))]
-    fn preempt_schedule_thunk();
+    #[link_name = "preempt_schedule_thunk"]
+    fn resched();
     #[cfg(all(CONFIG_PREEMPTION, CONFIG_PREEMPT_DYNAMIC))]
     #[link_name = "__SCT__preempt_schedule"]
-    fn preempt_schedule_tramp();
+    fn resched();
 }
 
 /// Offset of the preemption counter in the per-CPU `pcpu_hot`.
@@ -137,7 +141,7 @@ fn exit() {
     // with a reschedule pending, calls the scheduler's thunk, which saves
     // every register, as `preempt_enable()` does.
     unsafe {
-        #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_PREEMPT_DYNAMIC)))]
+        #[cfg(CONFIG_PREEMPTION)]
         core::arch::asm!(
             "decb %gs:{depth}",
             "decl %gs:{pcpu}+{pc}",
@@ -147,20 +151,7 @@ fn exit() {
             pcpu = sym kernel::bindings::pcpu_hot,
             pc = const PREEMPT_COUNT,
             depth = sym markers_fire_depth,
-            sched = sym preempt_schedule_thunk,
-            options(att_syntax),
-        );
-        #[cfg(all(CONFIG_PREEMPTION, CONFIG_PREEMPT_DYNAMIC))]
-        core::arch::asm!(
-            "decb %gs:{depth}",
-            "decl %gs:{pcpu}+{pc}",
-            "jnz 2f",
-            "call {sched}",
-            "2:",
-            pcpu = sym kernel::bindings::pcpu_hot,
-            pc = const PREEMPT_COUNT,
-            depth = sym markers_fire_depth,
-            sched = sym preempt_schedule_tramp,
+            sched = sym resched,
             options(att_syntax),
         );
         #[cfg(not(CONFIG_PREEMPTION))]
