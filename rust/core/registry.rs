@@ -463,7 +463,18 @@ impl Registry {
                 continue;
             }
             let had = self.markers.len();
-            let mk = self.find_or_add(name, format, &d.sig)?;
+            let mk = match self.find_or_add(name, format, &d.sig) {
+                Ok(mk) => mk,
+                Err(e) => {
+                    // Undo what this load did so far; the load fails.
+                    self.forget(Client {
+                        module: m,
+                        sites,
+                        states,
+                    });
+                    return Err(e);
+                }
+            };
             if self.markers.len() != had {
                 new_markers += 1;
             }
@@ -504,20 +515,15 @@ impl Registry {
         // Allocate everything that can fail before the module is published:
         // an error after this point would leave it half-registered, and a
         // failed COMING notifier gets no GOING call.
-        let batch: core::result::Result<KVec<u8>, _> = KVec::with_capacity(1, GFP_KERNEL);
-        let reserved = self.clients.reserve(1, GFP_KERNEL);
         let client = Client {
             module: m,
             sites,
             states,
         };
-        let batch = match (batch, reserved) {
-            (Ok(b), Ok(())) => b,
-            _ => {
-                self.forget(client);
-                return Err(ENOMEM);
-            }
-        };
+        if self.clients.reserve(1, GFP_KERNEL).is_err() {
+            self.forget(client);
+            return Err(ENOMEM);
+        }
         // Capacity reserved: cannot fail.
         let _ = self.clients.push(client, GFP_KERNEL);
         if let Err(e) = self.republish() {
@@ -531,7 +537,6 @@ impl Registry {
         // Attach the pending probes of the new markers, then arm: sites of
         // armed markers (enabled in another module, or holding an enabling
         // probe) jump from the start.
-        drop(batch);
         if let Err(e) = self.attach_new() {
             let c = self.clients.len() - 1;
             let client = swap_remove(&mut self.clients, c);
