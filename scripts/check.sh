@@ -130,12 +130,33 @@ if [ "${SKIP_HARNESS_SELFTEST:-}" != 1 ] && [ -z "${HARNESS_SELFTEST:-}" ]; then
 	add_counts "$tmp/hs.log"
 fi
 
-# 6. The in-guest test suite; first the patcher's stress test under
-# single-threaded TCG, where a late int3 trap would be a real bug.
-TCG_THREAD=single TESTS='10-*' TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' \
-	MARKERS_LOGDIR="$root/.vm/single" "$here/vm.sh" test "$kdir" | tee "$tmp/single.log"
-add_counts "$tmp/single.log"
-
-"$here/vm.sh" test "$kdir" | tee "$tmp/vm.log"
+# 6. The in-guest test suite, under single-threaded TCG (the default), where
+# the run is deterministic and a late int3 trap would be a real bug.
+TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' "$here/vm.sh" test "$kdir" |
+	tee "$tmp/vm.log"
 add_counts "$tmp/vm.log"
+
+# 7. The patcher's stress test, 2,000 passes, under multi-threaded TCG: real
+# parallelism, and the late traps that only it produces (handled, counted).
+# Multi-threaded TCG also produces them for the kernel's own text patching,
+# which has no such safety net: about one boot in forty oopses in
+# "Oops: int3" before any test runs. Such a run, and only such a run (the
+# splat precedes the guest's first line), is retried once, and says so.
+multi() {
+	TCG_THREAD=multi TESTS='10-*' TEST_ENV='MARKERS_TOGGLES=2000' \
+		MARKERS_LOGDIR="$root/.vm/multi" "$here/vm.sh" test "$kdir" >"$tmp/multi.log" 2>&1
+}
+boot_artifact() {
+	local log=$root/.vm/multi/console.log splat cpus
+	splat=$(grep -n 'Oops: int3' "$log" | head -1 | cut -d: -f1)
+	cpus=$(grep -n 'markers-guest: cpus=' "$log" | head -1 | cut -d: -f1)
+	[ -n "$splat" ] && { [ -z "$cpus" ] || [ "$splat" -lt "$cpus" ]; }
+}
+if ! multi && boot_artifact; then
+	echo "# multi-threaded TCG run: the kernel oopsed on its own int3 at boot, before any test; retrying once"
+	cp "$root/.vm/multi/console.log" "$root/.vm/multi/console-boot-artifact.log"
+	multi
+fi
+cat "$tmp/multi.log"
+add_counts "$tmp/multi.log"
 finish

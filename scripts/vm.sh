@@ -25,7 +25,9 @@
 #   TESTS=glob       run only tools/testing/guest/tests/<glob> (test mode)
 #   TEST_ENV='A=1 B=2'  variables exported to the in-guest tests
 #   TCG_THREAD=single|multi
-#                    qemu TCG threading (default multi)
+#                    qemu TCG threading (default single: deterministic; multi
+#                    is faster but makes the kernel's own text patching oops
+#                    now and then, see Documentation/testing.rst)
 #   QEMU_ARGS        extra qemu arguments
 #   V=1              print the whole console for run and demo
 #
@@ -103,7 +105,7 @@ out=$logdir/ttyS1.out
 append="console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init"
 [ "$mode" = test ] || append="$append quiet"
 # shellcheck disable=SC2206
-qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-multi}" -smp "$cpus" -m 512
+qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-single}" -smp "$cpus" -m 512
       -nographic -no-reboot -nodefaults
       -kernel "$bzimage" -initrd "$logdir/initramfs.cpio.gz"
       -append "$append"
