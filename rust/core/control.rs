@@ -284,11 +284,25 @@ fn control_line(line: &[u8]) -> Result {
             Err(EIO)
         }
         Err(e) => {
-            pr_err!(
-                "control: '{}': no such marker, or a malformed name ({})\n",
-                BStr::from_bytes(line),
-                e.to_errno()
-            );
+            // Name the culprit: the first malformed or unknown name.
+            let _ = crate::with_registry(|r| {
+                for name in names.iter() {
+                    if !crate::registry::valid_name(name) {
+                        pr_err!(
+                            "control: '{}' is not a marker name (1-63 characters of [A-Za-z0-9_]): -EINVAL, nothing changed\n",
+                            BStr::from_bytes(name)
+                        );
+                        return;
+                    }
+                    if r.find(name).is_none() {
+                        pr_err!(
+                            "control: no loaded module defines marker '{}': -ENOENT, nothing changed\n",
+                            BStr::from_bytes(name)
+                        );
+                        return;
+                    }
+                }
+            });
             Err(e)
         }
     }

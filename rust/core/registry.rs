@@ -221,7 +221,7 @@ fn section_bounds(m: *const bindings::module) -> Option<(usize, usize)> {
     Some((start?, stop?))
 }
 
-fn valid_name(name: &[u8]) -> bool {
+pub(crate) fn valid_name(name: &[u8]) -> bool {
     !name.is_empty()
         && name.len() <= NAME_MAX
         && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
