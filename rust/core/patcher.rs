@@ -49,7 +49,7 @@
 //! (`NOKPROBE_SYMBOL` in `markers_glue.c`).
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -71,6 +71,15 @@ pub(crate) const BROKEN: u8 = 1 << 2;
 /// Site state: the site is in init text that has been freed; never patched.
 pub(crate) const RETIRED: u8 = 1 << 3;
 
+/// `jmp rel32` at `from` to `to`.
+pub(crate) fn jmp(from: usize, to: usize) -> [u8; 5] {
+    // CAST: both addresses are in the module area, within +-2 GiB of each
+    // other; the registry checked them.
+    let rel = (to as i64 - (from as i64 + 5)) as i32;
+    let r = rel.to_le_bytes();
+    [JMP32, r[0], r[1], r[2], r[3]]
+}
+
 /// One site as the registry and the patcher know it.
 ///
 /// # Invariants
@@ -82,7 +91,13 @@ pub(crate) const RETIRED: u8 = 1 << 3;
 /// site is [`BROKEN`] or [`RETIRED`].
 pub(crate) struct Site {
     pub(crate) addr: usize,
-    pub(crate) target: usize,
+    /// Where the enabled site jumps. Fixed for a marker site (its block);
+    /// for a trampoline, the probe it calls directly, set before a pass
+    /// enables it.
+    pub(crate) target: AtomicUsize,
+    /// 0 for a marker site (disabled: the NOP). For a trampoline (see
+    /// `probes.rs`), where it jumps while disabled: `markers_call_indirect`.
+    pub(crate) alt: usize,
     pub(crate) state: AtomicU8,
     /// The site is in the module's init text.
     pub(crate) init: bool,
@@ -93,14 +108,24 @@ pub(crate) struct Site {
 impl Site {
     /// The bytes of the site in state `enabled`.
     pub(crate) fn bytes_for(&self, enabled: bool) -> [u8; 5] {
-        if !enabled {
-            return NOP5;
+        match (enabled, self.alt) {
+            (false, 0) => NOP5,
+            (false, alt) => jmp(self.addr, alt),
+            (true, _) => jmp(self.addr, self.target.load(Ordering::Relaxed)),
         }
-        // CAST: site and block are in one module, well within +-2 GiB; the
-        // registry checked both addresses.
-        let rel = (self.target as i64 - (self.addr as i64 + 5)) as i32;
-        let r = rel.to_le_bytes();
-        [JMP32, r[0], r[1], r[2], r[3]]
+    }
+
+    /// Where the instruction at the site goes in state `state`, for the
+    /// int3 handler's emulation.
+    #[inline(always)]
+    fn next_ip(&self, state: u8) -> usize {
+        if state & ENABLED != 0 {
+            self.target.load(Ordering::Acquire)
+        } else if self.alt != 0 {
+            self.alt
+        } else {
+            self.addr + 5
+        }
     }
 
     /// The site's bytes as they are in memory.
@@ -225,11 +250,7 @@ pub(crate) unsafe extern "C" fn markers_int3(regs: *mut bindings::pt_regs) -> bo
         STATS.late.fetch_add(1, Ordering::Relaxed);
     }
     STATS.int3.fetch_add(1, Ordering::Relaxed);
-    let new_ip = if state & ENABLED != 0 {
-        site.target
-    } else {
-        site.addr + 5
-    };
+    let new_ip = site.next_ip(state);
     // SAFETY: the caller passes writable registers; resuming at the
     // emulated instruction's successor is what the instruction would do.
     unsafe { (*regs).ip = new_ip as _ };

@@ -34,7 +34,7 @@
 //! keeps the first; the sites of the other are refused with a log line.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -63,6 +63,9 @@ pub(crate) struct Marker {
     count_disp: Dispatch,
     /// The dispatch for several probes: `fire_multi` on this marker.
     multi_disp: Dispatch,
+    /// The probe (handler, data) the marker's trampolines jump to directly,
+    /// or `None` while they jump to `markers_call_indirect`.
+    direct: Option<(usize, usize)>,
     /// Number of registered sites.
     pub(crate) nsites: usize,
     /// Times an enabled site of this marker ran.
@@ -93,6 +96,19 @@ impl Marker {
         }
     }
 
+    /// The (handler, data) its trampolines should jump to directly: its only
+    /// attached probe, if it has exactly one.
+    fn wanted_direct(&self) -> Option<(usize, usize)> {
+        let arr = self.probes.load(Ordering::Acquire);
+        if arr.is_null() {
+            return None;
+        }
+        // SAFETY: published arrays are alive (we hold the registry mutex).
+        let a = unsafe { &*arr };
+        // CAST: handler and data are identified by address.
+        (a.probes.len() == 1).then(|| (a.probes[0].func as usize, a.probes[0].data as usize))
+    }
+
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
     pub(crate) fn armed(&self) -> bool {
         self.explicit || self.enable_refs > 0
@@ -113,6 +129,8 @@ struct Client {
     sites: KVec<Site>,
     /// The module's site states, cleared when it goes.
     states: KVec<*const SiteState>,
+    /// The trampolines of its invocations (see `probes.rs`); never resized.
+    tramps: KVec<Site>,
 }
 
 /// All registered modules and markers.
@@ -323,6 +341,7 @@ impl Registry {
                     func: probes::fire_multi,
                     data: core::ptr::null_mut(),
                 },
+                direct: None,
                 nsites: 0,
                 hits: AtomicU64::new(0),
             },
@@ -346,15 +365,16 @@ impl Registry {
     /// Builds and publishes the handler's table from the registered sites;
     /// waits a grace period and frees the old table.
     fn republish(&self) -> Result {
-        let n = self
-            .sites()
-            .filter(|(_, s)| s.state.load(Ordering::Relaxed) & RETIRED == 0)
-            .count();
-        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-        for (_, s) in self.sites() {
-            if s.state.load(Ordering::Relaxed) & RETIRED == 0 {
-                v.push(s as *const Site, GFP_KERNEL)?;
-            }
+        let all = || {
+            Iterator::chain(
+                self.sites().map(|(_, s)| s),
+                self.clients.iter().flat_map(|c| c.tramps.iter()),
+            )
+            .filter(|s| s.state.load(Ordering::Relaxed) & RETIRED == 0)
+        };
+        let mut v = KVec::with_capacity(all().count(), GFP_KERNEL)?;
+        for s in all() {
+            v.push(s as *const Site, GFP_KERNEL)?;
         }
         // SAFETY: every pointer is a live site (type invariant).
         v.sort_unstable_by_key(|&s| unsafe { (*s).addr });
@@ -389,6 +409,7 @@ impl Registry {
         }
         let mut sites = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut states = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut tramps = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut new_markers = 0;
 
         for i in 0..n {
@@ -446,7 +467,8 @@ impl Registry {
             }
             let s = Site {
                 addr,
-                target,
+                target: AtomicUsize::new(target),
+                alt: 0,
                 state: core::sync::atomic::AtomicU8::new(0),
                 init,
                 marker: core::ptr::null(),
@@ -462,6 +484,24 @@ impl Registry {
                 );
                 continue;
             }
+            let tramp = d.tramp as usize;
+            let indirect = call_indirect_addr();
+            let t = Site {
+                addr: tramp,
+                target: AtomicUsize::new(indirect),
+                alt: indirect,
+                state: core::sync::atomic::AtomicU8::new(0),
+                init: false,
+                marker: core::ptr::null(),
+            };
+            if in_text(m, tramp, 5) != Some(false) || t.read() != t.bytes_for(false) {
+                refuse(
+                    m,
+                    i,
+                    "trampoline not a jmp to markers_call_indirect in the module's text",
+                );
+                continue;
+            }
             let had = self.markers.len();
             let mk = match self.find_or_add(name, format, &d.sig) {
                 Ok(mk) => mk,
@@ -471,6 +511,7 @@ impl Registry {
                         module: m,
                         sites,
                         states,
+                        tramps,
                     });
                     return Err(e);
                 }
@@ -497,6 +538,10 @@ impl Registry {
             if !states.contains(&sp) {
                 let _ = states.push(sp, GFP_KERNEL);
             }
+            if !tramps.iter().any(|x: &Site| x.addr == tramp) {
+                // Capacity reserved above: cannot fail.
+                let _ = tramps.push(Site { marker: mk, ..t }, GFP_KERNEL);
+            }
             // Release: the marker and its dispatch are fully built before an
             // enabled block can see them (the block loads with acquire).
             // SAFETY: `sp` is the module's state, checked to lie in it; `mk`
@@ -519,6 +564,7 @@ impl Registry {
             module: m,
             sites,
             states,
+            tramps,
         };
         if self.clients.reserve(1, GFP_KERNEL).is_err() {
             self.forget(client);
@@ -548,6 +594,8 @@ impl Registry {
             self.forget(client);
             return Err(e);
         }
+        // The new module's trampolines follow markers already in direct mode.
+        self.direct_tramps(|_| true);
         self.reconcile();
         pr_info!(
             "module {}: {} sites, {} new markers\n",
@@ -708,9 +756,35 @@ impl Registry {
             built.push(probes::build(m, &self.probes)?, GFP_KERNEL)?;
         }
         let mut old = KVec::with_capacity(n, GFP_KERNEL)?;
+        // Trampolines that jump to a probe whose (handler, data) changes go
+        // back to the indirect path first, in one pass: a CPU that loaded
+        // the old dispatch then still calls its own handler with its own
+        // data, through the dispatch in %rax.
+        let leaving = |m: &Marker, new: &Option<KBox<ProbeArray>>| {
+            let want = new
+                .as_ref()
+                .filter(|a| a.probes.len() == 1)
+                .map(|a| (a.probes[0].func as usize, a.probes[0].data as usize));
+            m.direct.is_some() && m.direct != want
+        };
+        let mut batch = KVec::new();
+        for (m, new) in self.markers.iter().filter(|m| filter(m)).zip(built.iter()) {
+            if leaving(m, new) {
+                for t in self.tramps_of(m) {
+                    batch.push((t, false), GFP_KERNEL)?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            patcher::apply(&batch);
+        }
+        drop(batch);
         let mut it = built.into_iter();
         for m in self.markers.iter_mut().filter(|m| filter(m)) {
             let new = it.next().flatten();
+            if leaving(m, &new) {
+                m.direct = None;
+            }
             m.enable_refs = probes::enable_refs(m, &self.probes);
             if let Some(o) = probes::publish(m, new) {
                 // Capacity reserved: cannot fail.
@@ -718,7 +792,68 @@ impl Registry {
             }
             push_dispatch(&self.clients, m);
         }
+        // Markers with a single probe now get direct trampolines, once no
+        // CPU can still hold another dispatch (whose data the probe would
+        // otherwise receive).
+        if self
+            .markers
+            .iter()
+            .any(|m| filter(m) && m.wanted_direct().is_some() && m.direct != m.wanted_direct())
+        {
+            // SAFETY: plain call from process context.
+            unsafe { bindings::synchronize_rcu() };
+            self.direct_tramps(&filter);
+        }
         Ok(old)
+    }
+
+    /// The trampolines of marker `m`, in every module.
+    fn tramps_of<'a>(&'a self, m: &'a Marker) -> impl Iterator<Item = &'a Site> + 'a {
+        let mp = m as *const Marker;
+        self.clients
+            .iter()
+            .flat_map(|c| c.tramps.iter())
+            .filter(move |t| t.marker == mp)
+    }
+
+    /// Points the trampolines of the markers `filter` selects that have a
+    /// single probe at it, in one pass. The caller guarantees that no CPU
+    /// still holds another dispatch of those markers.
+    fn direct_tramps(&mut self, filter: impl Fn(&Marker) -> bool) {
+        let mut batch = KVec::new();
+        for m in self.markers.iter().filter(|m| filter(m)) {
+            let Some((func, _)) = m.wanted_direct() else {
+                continue;
+            };
+            for t in self.tramps_of(m) {
+                let on = t.state.load(Ordering::Relaxed) & ENABLED != 0;
+                if on && t.target.load(Ordering::Relaxed) == func {
+                    continue;
+                }
+                if on {
+                    // Changing a direct target needs the indirect path in
+                    // between (see `refresh`): never happens here.
+                    continue;
+                }
+                // Before the pass: the handler emulates the new target.
+                t.target.store(func, Ordering::Release);
+                if batch.push((t, true), GFP_KERNEL).is_err() {
+                    // Without memory the trampoline stays indirect: slower,
+                    // still correct.
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            patcher::apply(&batch);
+        }
+        drop(batch);
+        for m in self.markers.iter_mut().filter(|m| filter(m)) {
+            let want = m.wanted_direct();
+            if want.is_some() {
+                m.direct = want;
+            }
+        }
     }
 
     /// Attaches pending probes to markers that have none attached yet (the
@@ -967,6 +1102,14 @@ impl Registry {
     pub(crate) fn nclients(&self) -> usize {
         self.clients.len()
     }
+}
+
+/// Address of `markers_call_indirect` (`markers_tramp.S`).
+fn call_indirect_addr() -> usize {
+    extern "C" {
+        fn markers_call_indirect();
+    }
+    markers_call_indirect as *const () as usize
 }
 
 /// Points every site state of marker `m` at its current dispatch. The old

@@ -65,7 +65,7 @@ impl RawEntry {
 /// `RawDesc::magic`: "MRKD" in memory.
 pub const DESC_MAGIC: u32 = 0x444b_524d;
 /// `RawDesc::layout`: version of the descriptor layout.
-pub const DESC_LAYOUT: u16 = 1;
+pub const DESC_LAYOUT: u16 = 2;
 /// Longest marker name, without the terminating NUL.
 pub const NAME_MAX: usize = 63;
 /// Longest format string, without the terminating NUL.
@@ -101,9 +101,13 @@ pub struct RawDesc {
     /// The argument signature: one [`Primitive::KIND`](crate::Primitive::KIND)
     /// byte per argument, NUL-padded.
     pub sig: [u8; 16],
+    /// The invocation's trampoline: a 5-byte `jmp markers_call_indirect`
+    /// in the module's text that the enabled block calls, and that the
+    /// patcher points at the marker's only probe while there is one.
+    pub tramp: *const u8,
 }
 
-const _: () = assert!(core::mem::size_of::<RawDesc>() == 64);
+const _: () = assert!(core::mem::size_of::<RawDesc>() == 72);
 
 /// What an enabled block calls: a handler and its data, immutable once
 /// published (`struct markers_dispatch`).

@@ -8,7 +8,7 @@
 //! - the site's 16-byte [`RawEntry`](crate::section::RawEntry) in `__markers`;
 //! - the invocation's [`RawDesc`](crate::section::RawDesc), once per `mark!`
 //!   invocation and signature however often inlining copies the site
-//!   (`.ifndef` on a symbol named after the invocation's name static and the
+//!   (`.ifndef` on a symbol named after the invocation's state static and the
 //!   signature: a site in a generic function instantiated with two
 //!   signatures gets two descriptors, and the registry refuses the second);
 //! - for objtool, which learns control flow only from sections it knows: an
@@ -25,7 +25,10 @@
 //!   only `markers.ko` exports: a module built without the boilerplate fails
 //!   at modpost instead of silently losing its markers.
 
-use crate::section::SiteState;
+use core::ffi::c_void;
+use core::marker::PhantomData;
+
+use crate::section::{Dispatch, SiteState};
 use crate::Args;
 
 /// `.altinstructions` feature word that is never true:
@@ -170,7 +173,10 @@ fn exit() {
 /// dispatch (the marker's only probe, or `markers.ko`'s dispatcher) inside
 /// a read-side section.
 #[inline(always)]
-pub fn fire<A: Args>(state: &'static SiteState, args: A) {
+pub fn fire<A: Args, C>(state: &'static SiteState, args: A, call: C)
+where
+    C: Fn(PhantomData<A>, *const Dispatch, *mut c_void, *const u64, u32),
+{
     let mut slots = A::new_buf();
     args.encode(slots.as_mut());
     if !enter() {
@@ -181,15 +187,17 @@ pub fn fire<A: Args>(state: &'static SiteState, args: A) {
     // enabled (`SiteState` invariant).
     let d = state.disp.load(core::sync::atomic::Ordering::Acquire);
     // SAFETY: `d` stays valid until a grace period after it is replaced,
-    // and this is a read-side section; the handler gets the `A::SLOTS`
-    // slots `encode` initialized, of the signature it was attached for.
-    unsafe {
-        ((*d).func)(
-            (*d).data,
-            slots.as_ref().as_ptr().cast::<u64>(),
-            A::SLOTS as u32,
-        )
-    };
+    // and this is a read-side section.
+    let data = unsafe { (*d).data };
+    // The handler gets the `A::SLOTS` slots `encode` initialized, of the
+    // signature it was attached for.
+    call(
+        PhantomData,
+        d,
+        data,
+        slots.as_ref().as_ptr().cast::<u64>(),
+        A::SLOTS as u32,
+    );
     exit();
 }
 
@@ -233,10 +241,10 @@ macro_rules! mark {
             unsafe {
                 ::core::arch::asm!(
                     // The descriptor, once per invocation.
-                    ".ifndef {name}.mkdesc.{sig0}.{sig1}",
+                    ".ifndef {state}.mkdesc.{sig0}.{sig1}",
                     ".pushsection .rodata.markers_desc, \"a\"",
                     ".balign 8",
-                    "{name}.mkdesc.{sig0}.{sig1}:",
+                    "{state}.mkdesc.{sig0}.{sig1}:",
                     ".long {magic}",
                     ".short {layout}",
                     ".short {nargs}",
@@ -247,6 +255,18 @@ macro_rules! mark {
                     ".quad {state}",
                     ".quad {sig0}",
                     ".quad {sig1}",
+                    ".quad {state}.mktramp.{sig0}.{sig1}",
+                    ".popsection",
+                    // The trampoline the enabled block calls.
+                    ".pushsection .text.markers_tramp, \"ax\"",
+                    ".type {state}.mktramp.{sig0}.{sig1}, @function",
+                    "{state}.mktramp.{sig0}.{sig1}:",
+                    ".byte 0xe9",
+                    ".long markers_call_indirect - . - 4",
+                    ".size {state}.mktramp.{sig0}.{sig1}, 5",
+                    ".popsection",
+                    ".pushsection .discard.noendbr",
+                    ".long {state}.mktramp.{sig0}.{sig1}",
                     ".popsection",
                     ".endif",
                     // The site.
@@ -256,7 +276,7 @@ macro_rules! mark {
                     ".balign 8",
                     ".long 2b - .",
                     ".long {block} - .",
-                    ".quad {name}.mkdesc.{sig0}.{sig1} - .",
+                    ".quad {state}.mkdesc.{sig0}.{sig1} - .",
                     ".popsection",
                     // objtool: the edge to the block, never applied.
                     ".pushsection .altinstr_replacement, \"ax\"",
@@ -295,9 +315,40 @@ macro_rules! mark {
             false
         }
 
+        /// The call of the enabled block: through the invocation's
+        /// trampoline, with the dispatch in `%rax` (for
+        /// `markers_call_indirect`) and the C arguments of a probe.
+        #[inline(always)]
+        fn __mk_call<A: $crate::Args>(
+            _: ::core::marker::PhantomData<A>,
+            disp: *const $crate::section::Dispatch,
+            data: *mut ::core::ffi::c_void,
+            slots: *const u64,
+            nslots: u32,
+        ) {
+            // SAFETY: calls the trampoline emitted with this invocation's
+            // descriptor, which jumps to `markers_call_indirect` or to the
+            // marker's only probe, both C-ABI functions of these arguments
+            // (`%rax` is ignored by the probe); every caller-saved register
+            // is declared clobbered.
+            unsafe {
+                ::core::arch::asm!(
+                    "call {state}.mktramp.{sig0}.{sig1}",
+                    state = sym __MK_STATE,
+                    sig0 = const <A as $crate::Args>::SIG0,
+                    sig1 = const <A as $crate::Args>::SIG1,
+                    in("rax") disp,
+                    in("rdi") data,
+                    in("rsi") slots,
+                    in("edx") nslots,
+                    clobber_abi("C"),
+                );
+            }
+        }
+
         let __mk_args = || ($($arg,)*);
         if __mk_site(&__mk_args) {
-            $crate::__private::fire(&__MK_STATE, __mk_args());
+            $crate::__private::fire(&__MK_STATE, __mk_args(), __mk_call);
         }
     }};
 }
