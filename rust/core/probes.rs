@@ -16,8 +16,13 @@
 //!
 //! Each marker publishes an immutable array of its attached probes, and each
 //! of its sites' `SiteState` points at the marker's current *dispatch*: the
-//! only attached probe itself (called directly by the enabled block), or
-//! [`fire_multi`] for several, or [`count_hit`] for none. Arrays and
+//! only attached probe itself, or [`fire_multi`] for several, or
+//! [`count_hit`] for none. The enabled block calls the invocation's
+//! trampoline, which jumps to `markers_call_indirect` (calls the dispatch)
+//! or, while the marker has exactly one probe, to that probe directly; the
+//! registry switches trampolines through the indirect path and a grace
+//! period whenever the dispatch changes (`Registry::refresh`), so a direct
+//! trampoline never meets another probe's data. Arrays and
 //! dispatches are rebuilt on every change, published with release stores,
 //! read by the enabled block with acquire loads inside its read-side section
 //! (preemption disabled, see `rust/markers/site.rs`), and freed only after
