@@ -57,7 +57,7 @@ case "${HARNESS_SELFTEST:-}" in
 *) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout (or 1, for fail)" ;;
 esac
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
-	timeout=${TIMEOUT:-20}
+	timeout=${TIMEOUT:-12}
 fi
 
 bzimage=$kdir/arch/x86/boot/bzImage

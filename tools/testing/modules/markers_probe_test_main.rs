@@ -339,7 +339,7 @@ fn run(t: &mut Ktap) -> Result {
     }
     // Each round's probe has its own data slot, poisoned right after its
     // unregistration returns: a handler running later would see the poison.
-    static SLOTS: [Guarded; 200] = [const {
+    static SLOTS: [Guarded; 100] = [const {
         Guarded {
             magic: AtomicU64::new(ALIVE),
         }
