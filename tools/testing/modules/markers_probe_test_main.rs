@@ -343,7 +343,7 @@ fn run(t: &mut Ktap) -> Result {
         Guarded {
             magic: AtomicU64::new(ALIVE),
         }
-    }; 200];
+    }; 100];
     let mut rounds = 0;
     for (i, slot) in SLOTS.iter().enumerate() {
         let p = Probe::<(u64,), &'static Guarded>::register(c"ptest_hot", on_hot, slot, ENABLE)?;
