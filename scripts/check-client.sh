@@ -28,12 +28,13 @@ build() { # DIR [make args]
 
 cp -r "$root/tools/testing/client" "$work/ok"
 if build "$work/ok" >"$work/ok.log" 2>&1 && [ -f "$work/ok/markers_client.ko" ] &&
+	[ -f "$work/ok/markers_client_tracer.ko" ] &&
 	python3 "$here/check-sites.py" --quiet "$work/ok/markers_client.ko" >>"$work/ok.log" 2>&1; then
-	echo "ok - an out-of-tree client builds with the documented boilerplate"
+	echo "ok - an out-of-tree Rust client (mark! and a typed probe) and a C tracer build with the documented boilerplate"
 	passed=$((passed + 1))
 else
 	sed 's/^/# /' "$work/ok.log"
-	echo "not ok - an out-of-tree client builds with the documented boilerplate"
+	echo "not ok - an out-of-tree Rust client (mark! and a typed probe) and a C tracer build with the documented boilerplate"
 	failed=$((failed + 1))
 fi
 

@@ -23,6 +23,10 @@
 #   with '"markers_abi_version" [mymod.ko] undefined!'.
 # - the dependency on markers_lib: rebuilds the module when the crate
 #   changes.
+# - -I include: <linux/markers.h>, for C tracers.
+#
+# A tracer that places no markers itself needs only the include path (C) or
+# --extern markers (Rust) and KBUILD_EXTRA_SYMBOLS.
 
 ifeq ($(MARKERS_DIR),)
 $(error MARKERS_DIR must point at a built markers tree)
@@ -31,4 +35,5 @@ endif
 markers_lib := $(MARKERS_DIR)/rust/markers/libmarkers.rmeta
 markers_lds := -T $(MARKERS_DIR)/scripts/markers.lds
 rustflags-y += --extern=markers=$(markers_lib)
+ccflags-y += -I$(MARKERS_DIR)/include
 KBUILD_EXTRA_SYMBOLS += $(MARKERS_DIR)/Module.symvers
