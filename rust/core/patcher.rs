@@ -312,13 +312,31 @@ pub(crate) struct Report {
 ///
 /// Must be called under the registry mutex, from process context.
 pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
-    let mut report = Report::default();
-    let mut todo: KVec<(&Site, [u8; 5])> = KVec::new();
-    if todo.reserve(batch.len(), GFP_KERNEL).is_err() {
-        pr_err!("cannot allocate a patch batch of {} sites\n", batch.len());
-        report.refused = batch.len();
-        return report;
+    let mut slots: KVec<Option<(&Site, [u8; 5])>> = KVec::new();
+    if slots.extend_with(batch.len(), None, GFP_KERNEL).is_ok() {
+        return run(batch, &mut slots);
     }
+    // No memory for the batch: one pass per site, allocating nothing, so
+    // that unpatching (a trampoline leaving a probe that goes away) never
+    // fails for lack of memory.
+    pr_warn!(
+        "no memory for a patch batch of {} sites: one pass each\n",
+        batch.len()
+    );
+    let mut report = Report::default();
+    for one in batch {
+        let r = run(core::slice::from_ref(one), &mut [None]);
+        report.applied += r.applied;
+        report.refused += r.refused;
+    }
+    report
+}
+
+/// One pass over `batch`; `slots` (as long as `batch`) holds the sites
+/// being rewritten and their new bytes.
+fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<(&'a Site, [u8; 5])>]) -> Report {
+    let mut report = Report::default();
+    let mut n = 0;
 
     // SAFETY: plain lock of the CPU hotplug lock, released below.
     unsafe { bindings::cpus_read_lock() };
@@ -343,8 +361,8 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
             report.refused += 1;
             continue;
         }
-        // Capacity was reserved for the whole batch: this cannot fail.
-        let _ = todo.push((site, site.bytes_for(enable)), GFP_KERNEL);
+        slots[n] = Some((site, site.bytes_for(enable)));
+        n += 1;
         let new_state = if enable { ENABLED | PATCHING } else { PATCHING };
         // Release: ordered before the 0xcc store of step 1 (see above).
         site.state.store(
@@ -353,10 +371,11 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
         );
     }
 
+    let todo = &slots[..n];
     if !todo.is_empty() {
         STATS.passes.fetch_add(1, Ordering::Relaxed);
         // 1. int3 on byte 0 of every site.
-        for (site, new) in todo.iter() {
+        for &(site, ref new) in todo.iter().flatten() {
             if write(site.addr, &[INT3]).is_err() {
                 // Nothing written: the site keeps its old bytes and state.
                 log_site(c"cannot write the text of", site, &site.read(), new);
@@ -368,7 +387,7 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
         }
         sync_all();
         // 3. The rest of the new instruction.
-        for (site, new) in todo.iter() {
+        for &(site, ref new) in todo.iter().flatten() {
             if site.state.load(Ordering::Relaxed) & BROKEN != 0 {
                 continue;
             }
@@ -382,7 +401,7 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
         }
         sync_all();
         // 5. The first byte.
-        for (site, new) in todo.iter() {
+        for &(site, ref new) in todo.iter().flatten() {
             if site.state.load(Ordering::Relaxed) & BROKEN != 0 {
                 continue;
             }
@@ -394,7 +413,7 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
         }
         sync_all();
         // 7. Done: read back.
-        for (site, new) in todo.iter() {
+        for &(site, ref new) in todo.iter().flatten() {
             let state = site.state.load(Ordering::Relaxed);
             if state & BROKEN != 0 {
                 continue;

@@ -1000,6 +1000,20 @@ impl Registry {
                 // hits until the next change. Logged, never unsafe.
                 pr_err!("no memory to rebuild probe arrays; detaching all probes of the affected markers\n");
                 let mut old = KVec::new();
+                // Direct trampolines leave their probe first, one site per
+                // pass (that needs no memory), as in `refresh`.
+                for i in 0..self.markers.len() {
+                    if self.markers[i].direct.is_none() {
+                        continue;
+                    }
+                    let mp = &*self.markers[i] as *const Marker;
+                    for t in self.clients.iter().flat_map(|c| c.tramps.iter()) {
+                        if t.marker == mp {
+                            patcher::apply(&[(t, false)]);
+                        }
+                    }
+                    self.markers[i].direct = None;
+                }
                 for m in self.markers.iter_mut() {
                     if let Some(o) = probes::publish(m, None) {
                         if old.reserve(1, GFP_ATOMIC).is_ok() {
