@@ -44,7 +44,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use markers::section::Dispatch;
+pub(crate) use markers::section::Dispatch;
 
 use crate::registry::Marker;
 
@@ -53,6 +53,23 @@ pub(crate) use markers::sys::ProbeFn;
 /// The probes a marker calls, immutable once published.
 pub(crate) struct ProbeArray {
     pub(crate) probes: KVec<Dispatch>,
+}
+
+impl ProbeArray {
+    /// The only probe, if there is exactly one: what the marker's
+    /// trampolines call directly.
+    pub(crate) fn single(&self) -> Option<&Dispatch> {
+        match self.probes.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+}
+
+/// The (handler, data) identity of a probe, by address.
+pub(crate) fn key(d: &Dispatch) -> (usize, usize) {
+    // CAST: handler and data are identified by address.
+    (d.func as usize, d.data as usize)
 }
 
 /// A registered probe.

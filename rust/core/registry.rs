@@ -86,27 +86,25 @@ impl Marker {
     /// the marker's own dispatchers. Valid until the next `publish` on this
     /// marker plus a grace period.
     pub(crate) fn current_disp(&self) -> *mut Dispatch {
+        let d = match self.array() {
+            Some(a) => a.single().unwrap_or(&self.multi_disp),
+            None => &self.count_disp,
+        };
+        d as *const Dispatch as *mut Dispatch
+    }
+
+    /// The published probe array, if any.
+    fn array(&self) -> Option<&ProbeArray> {
         let arr = self.probes.load(Ordering::Acquire);
-        // SAFETY: the array is alive while published (we hold the registry
-        // mutex, the only writer).
-        match (!arr.is_null()).then(|| unsafe { &*arr }) {
-            Some(a) if a.probes.len() == 1 => &a.probes[0] as *const Dispatch as *mut Dispatch,
-            Some(_) => &self.multi_disp as *const Dispatch as *mut Dispatch,
-            None => &self.count_disp as *const Dispatch as *mut Dispatch,
-        }
+        // SAFETY: a published array is alive until it is replaced, which
+        // only the registry mutex holder (the caller) does.
+        (!arr.is_null()).then(|| unsafe { &*arr })
     }
 
     /// The (handler, data) its trampolines should jump to directly: its only
     /// attached probe, if it has exactly one.
     fn wanted_direct(&self) -> Option<(usize, usize)> {
-        let arr = self.probes.load(Ordering::Acquire);
-        if arr.is_null() {
-            return None;
-        }
-        // SAFETY: published arrays are alive (we hold the registry mutex).
-        let a = unsafe { &*arr };
-        // CAST: handler and data are identified by address.
-        (a.probes.len() == 1).then(|| (a.probes[0].func as usize, a.probes[0].data as usize))
+        self.array().and_then(ProbeArray::single).map(probes::key)
     }
 
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
@@ -761,10 +759,7 @@ impl Registry {
         // the old dispatch then still calls its own handler with its own
         // data, through the dispatch in %rax.
         let leaving = |m: &Marker, new: &Option<KBox<ProbeArray>>| {
-            let want = new
-                .as_ref()
-                .filter(|a| a.probes.len() == 1)
-                .map(|a| (a.probes[0].func as usize, a.probes[0].data as usize));
+            let want = new.as_deref().and_then(ProbeArray::single).map(probes::key);
             m.direct.is_some() && m.direct != want
         };
         let mut batch = KVec::new();

@@ -10,7 +10,6 @@ m=/markers/modules
 ctl=/sys/kernel/markers/control
 
 hits() { awk -v n="$1" '$1 == n { print $4 }' $ctl; }
-state() { awk -v n="$1" '$1 == n { print $2 }' $ctl; }
 
 ktap_begin 17
 ktap_check "core module loads" insmod $m/markers.ko
