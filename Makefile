@@ -19,7 +19,7 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 KDIR ?=
-export KDIR EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE
+export KDIR KCONFIG EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE
 
 S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.

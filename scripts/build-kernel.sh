@@ -15,7 +15,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-fragment=$here/kernel/markers-test.config
+# KCONFIG=debug adds the debug fragment (lockdep, slab and page debugging,
+# kmemleak, ...) on top of the test fragment, in a cache entry of its own.
+fragments=("$here/kernel/markers-test.config")
+variant=
+case "${KCONFIG:-default}" in
+default) ;;
+debug)
+	fragments+=("$here/kernel/markers-debug.config")
+	variant=debug- ;;
+*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug)" ;;
+esac
 tarball=/usr/src/linux-source-6.12.tar.xz
 jobs=${JOBS:-$(($(nproc) + 1))}
 
@@ -25,9 +35,9 @@ jobs=${JOBS:-$(($(nproc) + 1))}
 
 kpkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 rustc_v=$(/usr/bin/rustc --version)
-key_src="$kpkg|$(sha256sum <"$fragment")|$(sha256sum <"$0")|$rustc_v|bindgen $BINDGEN_VERSION"
+key_src="$kpkg|$(cat "${fragments[@]}" | sha256sum)|$(sha256sum <"$0")|$rustc_v|bindgen $BINDGEN_VERSION"
 key=$(printf '%s' "$key_src" | sha256sum | cut -c1-16)
-dir=$MARKERS_CACHE/kernel-$kpkg-$key
+dir=$MARKERS_CACHE/kernel-$variant$kpkg-$key
 kdir=$dir/linux
 
 mkdir -p "$MARKERS_CACHE"
@@ -40,7 +50,7 @@ if [ -e "$dir/.markers-done" ]; then
 	exit 0
 fi
 
-info "building test kernel $kpkg with $rustc_v into $dir (about 6 minutes)"
+info "building ${variant}test kernel $kpkg with $rustc_v into $dir (about 6 minutes)"
 start=$(date +%s)
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -52,7 +62,7 @@ export PATH=/usr/bin:$PATH
 mk() { make -C "$kdir" -s "${KRUST_VARS[@]}" "$@"; }
 
 mk tinyconfig >/dev/null
-(cd "$kdir" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "$fragment" >/dev/null)
+(cd "$kdir" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "${fragments[@]}" >/dev/null)
 mk olddefconfig >/dev/null
 
 # Every option of the fragment must have stuck: a silently dropped option
@@ -65,8 +75,15 @@ while IFS= read -r line; do
 			echo "markers: config option did not stick: $line (have: $(grep "^${line%%=*}=" "$kdir/.config" || echo unset))" >&2
 			bad=1
 		fi ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		if grep -q "^$opt=" "$kdir/.config"; then
+			echo "markers: config option did not stick: $line (have: $(grep "^$opt=" "$kdir/.config"))" >&2
+			bad=1
+		fi ;;
 	esac
-done <"$fragment"
+done < <(cat "${fragments[@]}")
 [ $bad = 0 ] || die "test kernel configuration failed"
 
 mk rustavailable >/dev/null || die "the kernel does not accept this Rust toolchain ($rustc_v)"
