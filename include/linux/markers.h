@@ -49,7 +49,8 @@ s64 markers_hits(const char *name);
 #define MARKERS_SITE_ENABLED	0x01	/* the site jumps */
 #define MARKERS_SITE_PATCHING	0x02	/* a pass is rewriting it */
 #define MARKERS_SITE_BROKEN	0x04	/* refused: unexpected bytes */
-#define MARKERS_SITE_RETIRED	0x08	/* in freed init text */
+#define MARKERS_SITE_RETIRED	0x08	/* gone: freed init text, or module going */
+#define MARKERS_SITE_TORN	0x10	/* a write failed mid-pass; our int3 stays */
 
 /* The MARKERS_SITE_* bits of the site at @addr, or -ENOENT. */
 int markers_site_state(const void *addr);
@@ -71,6 +72,14 @@ void markers_get_stats(struct markers_stats *stats);
  * @offset (0-4) of the registered, disabled site at @site.
  */
 int markers_test_poke(const void *site, unsigned int offset, u8 byte);
+
+/*
+ * Test only, as above: make the text writes of the next patch passes fail
+ * with -ENOMEM at the protocol steps in @steps (bit n for step n: 1, 3, 5),
+ * @count times in all (each write is tried three times); @count 0 clears.
+ * Returns the number of failures injected since the previous call.
+ */
+int markers_test_fail_writes(unsigned int steps, unsigned int count);
 
 /*
  * Probes

@@ -26,7 +26,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use crate::patcher::{BROKEN, ENABLED, PATCHING, RETIRED, STATS};
+use crate::patcher::{BROKEN, ENABLED, PATCHING, RETIRED, STATS, TORN};
 
 /// A sysfs attribute in static storage.
 struct Attr(UnsafeCell<bindings::kobj_attribute>);
@@ -141,6 +141,12 @@ fn state_str(st: u8) -> &'static str {
         "broken"
     } else if st & RETIRED != 0 {
         "retired"
+    } else if st & TORN != 0 {
+        if st & ENABLED != 0 {
+            "on-torn"
+        } else {
+            "off-torn"
+        }
     } else if st & PATCHING != 0 {
         "patching"
     } else if st & ENABLED != 0 {
@@ -188,7 +194,7 @@ unsafe extern "C" fn control_show(
                 BStr::from_bytes(&m.name),
                 if m.armed() { "on" } else { "off" },
                 m.nsites,
-                m.hits.load(Ordering::Relaxed),
+                m.hits(),
                 nprobes,
                 BStr::from_bytes(m.sig_str()),
                 BStr::from_bytes(&m.format),
@@ -196,7 +202,7 @@ unsafe extern "C" fn control_show(
         }
         let _ = writeln!(p, "# probe marker state signature flags handler");
         for q in r.probes.iter() {
-            let st = match crate::probes::state_of(q, &r.markers) {
+            let st = match q.state(r.find(&q.name).map(|m| &m.sig)) {
                 crate::probes::ProbeState::Pending => "pending",
                 crate::probes::ProbeState::Attached => "attached",
                 crate::probes::ProbeState::Mismatch => "mismatch",
@@ -213,7 +219,8 @@ unsafe extern "C" fn control_show(
             let _ = writeln!(p);
         }
         let _ = writeln!(p, "# site module marker state");
-        for (module, s) in r.sites() {
+        for (module, ms) in r.sites() {
+            let s = &ms.site;
             let _ = write!(p, "  ");
             if s.state.load(Ordering::Relaxed) & RETIRED != 0 {
                 // Freed init text: no symbol to show, and no address to leak.
@@ -222,7 +229,7 @@ unsafe extern "C" fn control_show(
                 p.symbol(s.addr);
             }
             // SAFETY: the marker outlives its sites (registry invariant).
-            let name = unsafe { &(*s.marker).name };
+            let name = unsafe { &(*ms.marker).name };
             let _ = writeln!(
                 p,
                 " {} {} {}{}",
@@ -264,17 +271,14 @@ fn control_line(line: &[u8]) -> Result {
         return Err(EINVAL);
     }
     if verb == b"print" || verb == b"noprint" {
-        for name in names.iter() {
-            crate::with_registry(|r| r.set_print(name, enable))?.inspect_err(|e| {
-                pr_err!(
-                    "control: {} {}: failed ({})\n",
-                    BStr::from_bytes(verb),
-                    BStr::from_bytes(name),
-                    e.to_errno()
-                );
-            })?;
-        }
-        return Ok(());
+        // All the line's names or none.
+        return crate::with_registry(|r| r.set_print(&names, enable))?.inspect_err(|e| {
+            pr_err!(
+                "control: {}: failed ({}), nothing changed\n",
+                BStr::from_bytes(line),
+                e.to_errno()
+            );
+        });
     }
     let r = crate::with_registry(|r| r.set_enabled(&names, enable))?;
     match r {

@@ -2,11 +2,14 @@
 
 //! The markers core module, `markers.ko`.
 //!
-//! The pipeline, one file each: the site and its section entry are emitted
-//! by the client crate (`rust/markers`); [`registry`] walks every client
-//! module's `__markers` section when it loads and forgets it when it goes;
-//! [`patcher`] turns sites on and off with the int3 protocol; [`control`] is
-//! the sysfs interface under `/sys/kernel/markers`.
+//! The pipeline, one file each, each importing only the ones after it: the
+//! site and its section entry are emitted by the client crate
+//! (`rust/markers`); [`section`] validates a loading module's `__markers`
+//! section (untrusted input); [`registry`] keeps every client module, marker
+//! and probe, with [`marker`], [`probes`] (arrays and dispatchers) and
+//! [`tramps`] (trampolines); [`patcher`] rewrites sites with the int3
+//! protocol, and [`table`] holds the int3 handler and the table it reads;
+//! `markers_glue.c` is the C glue. [`control`] is the sysfs interface on top.
 //!
 //! This file holds the module itself and the exported C ABI
 //! (`include/linux/markers.h`), which `markers_glue.c` exports with
@@ -25,9 +28,13 @@ use kernel::sync::Mutex;
 use markers::sys::{RawProbe, Stats, PROBE_ENABLE};
 
 mod control;
+mod marker;
 mod patcher;
 mod probes;
 mod registry;
+mod section;
+mod table;
+mod tramps;
 
 use registry::{ProbeSpec, Registry};
 
@@ -55,6 +62,15 @@ extern "C" {
     static markers_test_mode: bool;
     fn markers_glue_init() -> c_int;
     fn markers_glue_exit();
+    fn markers_fault_arm(action: c_ulong);
+    fn markers_fault_disarm();
+    fn markers_call_indirect();
+}
+
+/// Address of `markers_call_indirect`, where a trampoline jumps while its
+/// marker does not call its only probe directly.
+pub(crate) fn call_indirect_addr() -> usize {
+    markers_call_indirect as *const () as usize
 }
 
 /// Address of `markers_abi_version`, which valid descriptors point at.
@@ -137,7 +153,7 @@ impl Drop for Markers {
         if clients != 0 {
             pr_warn!("unloading with {} client modules registered\n", clients);
         }
-        drop(patcher::publish(None));
+        drop(table::unpublish_at_exit());
         pr_info!("unloaded\n");
     }
 }
@@ -147,18 +163,34 @@ impl Drop for Markers {
 /// which fails a loading module.
 #[no_mangle]
 pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module) -> c_int {
-    let r = with_registry(|r| match action as u32 {
-        bindings::module_state_MODULE_STATE_COMING => r.module_coming(m),
-        bindings::module_state_MODULE_STATE_LIVE => {
+    let coming = action as u32 == bindings::module_state_MODULE_STATE_COMING;
+    // A module without a `__markers` section never takes the registry mutex
+    // on its way in (the section is found in its own symbol table).
+    let bounds = if coming {
+        match section::bounds(m) {
+            Some(b) => Some(b),
+            None => return 0,
+        }
+    } else {
+        None
+    };
+    // SAFETY: test-mode fault injection around this event (a no-op unless
+    // markers.ko was loaded with test_mode=1 and a fail_nth_* knob is set).
+    unsafe { markers_fault_arm(action) };
+    let r = with_registry(|r| match (action as u32, bounds) {
+        (bindings::module_state_MODULE_STATE_COMING, Some(b)) => r.module_coming(m, b),
+        (bindings::module_state_MODULE_STATE_LIVE, _) => {
             r.module_live(m);
             Ok(())
         }
-        bindings::module_state_MODULE_STATE_GOING => {
+        (bindings::module_state_MODULE_STATE_GOING, _) => {
             r.module_going(m);
             Ok(())
         }
         _ => Ok(()),
     });
+    // SAFETY: undoes `markers_fault_arm`.
+    unsafe { markers_fault_disarm() };
     match r {
         Ok(Ok(())) | Err(_) => 0,
         Ok(Err(e)) => e.to_errno(),
@@ -239,7 +271,7 @@ pub unsafe extern "C" fn markers_hits(name: *const u8) -> i64 {
         Ok(n) => n,
         Err(e) => return e.to_errno() as i64,
     };
-    match with_registry(|r| r.find(name).map(|m| m.hits.load(Ordering::Relaxed))) {
+    match with_registry(|r| r.find(name).map(|m| m.hits())) {
         Ok(Some(h)) => h as i64,
         Ok(None) => ENOENT.to_errno() as i64,
         Err(e) => e.to_errno() as i64,
@@ -293,7 +325,7 @@ pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u
         return EINVAL.to_errno();
     }
     errno(with_registry(|r| match r.site_at(addr as usize) {
-        Some(s) if !registry::site_enabled(s) => {
+        Some(s) if !s.enabled() => {
             extern "C" {
                 fn markers_text_write(addr: *mut c_void, src: *const c_void, len: usize) -> i32;
                 fn markers_text_flush();
@@ -312,8 +344,66 @@ pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u
             Ok(r)
         }
         Some(_) => Err(EBUSY),
+        // Unknown or retired (its text may be freed).
         None => Err(ENOENT),
     }))
+}
+
+/// Test only: makes the text writes of the next patch passes fail with
+/// `-ENOMEM` at the protocol steps in `steps` (bit n for step n: 1, 3, 5),
+/// `count` times in all (each write is tried three times). `count == 0`
+/// clears it. Returns the number of failures injected since the last call,
+/// or `-EPERM` unless `markers.ko` was loaded with `test_mode=1`.
+#[no_mangle]
+pub extern "C" fn markers_test_fail_writes(steps: c_uint, count: c_uint) -> c_int {
+    // SAFETY: a plain read of a module parameter.
+    if !unsafe { markers_test_mode } {
+        pr_err!("markers_test_fail_writes: refused, markers.ko not loaded with test_mode=1\n");
+        return EPERM.to_errno();
+    }
+    if steps & !0b10_1010 != 0 {
+        return EINVAL.to_errno();
+    }
+    let f = &patcher::WRITE_FAULT;
+    f.steps.store(0, Ordering::Relaxed);
+    f.left.store(count, Ordering::Relaxed);
+    f.steps.store(steps, Ordering::Relaxed);
+    f.hit.swap(0, Ordering::Relaxed) as c_int
+}
+
+/// Reads entry `i` of a batch of `struct markers_probe`.
+///
+/// # Safety
+///
+/// `p` must point at more than `i` valid `struct markers_probe` whose
+/// strings are NUL-terminated.
+unsafe fn spec<'a>(p: *const RawProbe, i: usize, need_sig: bool) -> Result<ProbeSpec<'a>> {
+    // SAFETY: the caller passes more than `i` entries.
+    let r = unsafe { &*p.add(i) };
+    // SAFETY: the caller passes NUL-terminated strings.
+    let name = unsafe { registry::c_name(r.name) }?;
+    let sig: &[u8] = if r.sig.is_null() {
+        if need_sig {
+            return Err(EINVAL);
+        }
+        b""
+    } else {
+        // SAFETY: as above.
+        unsafe { CStr::from_char_ptr(r.sig) }.as_bytes()
+    };
+    let Some(func) = r.func else {
+        return Err(EINVAL);
+    };
+    if r.flags & !PROBE_ENABLE != 0 {
+        return Err(EINVAL);
+    }
+    Ok(ProbeSpec {
+        name,
+        sig,
+        func,
+        data: r.data,
+        enable: r.flags & PROBE_ENABLE != 0,
+    })
 }
 
 /// Reads a batch of `struct markers_probe` into specs.
@@ -322,41 +412,14 @@ pub extern "C" fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u
 ///
 /// `p` must point at `n` valid `struct markers_probe` whose strings are
 /// NUL-terminated.
-unsafe fn specs<'a>(p: *const RawProbe, n: c_uint, need_sig: bool) -> Result<KVec<ProbeSpec<'a>>> {
+unsafe fn specs<'a>(p: *const RawProbe, n: c_uint) -> Result<KVec<ProbeSpec<'a>>> {
     if p.is_null() || n == 0 {
         return Err(EINVAL);
     }
     let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
     for i in 0..n as usize {
-        // SAFETY: the caller passes `n` entries.
-        let r = unsafe { &*p.add(i) };
-        // SAFETY: the caller passes NUL-terminated strings.
-        let name = unsafe { registry::c_name(r.name) }?;
-        let sig: &[u8] = if r.sig.is_null() {
-            if need_sig {
-                return Err(EINVAL);
-            }
-            b""
-        } else {
-            // SAFETY: as above.
-            unsafe { CStr::from_char_ptr(r.sig) }.as_bytes()
-        };
-        let Some(func) = r.func else {
-            return Err(EINVAL);
-        };
-        if r.flags & !PROBE_ENABLE != 0 {
-            return Err(EINVAL);
-        }
-        v.push(
-            ProbeSpec {
-                name,
-                sig,
-                func,
-                data: r.data,
-                enable: r.flags & PROBE_ENABLE != 0,
-            },
-            GFP_KERNEL,
-        )?;
+        // SAFETY: forwarded from the caller.
+        v.push(unsafe { spec(p, i, true) }?, GFP_KERNEL)?;
     }
     Ok(v)
 }
@@ -370,7 +433,7 @@ unsafe fn specs<'a>(p: *const RawProbe, n: c_uint, need_sig: bool) -> Result<KVe
 #[no_mangle]
 pub unsafe extern "C" fn markers_probe_register_many(probes: *const RawProbe, n: c_uint) -> c_int {
     // SAFETY: forwarded from the caller.
-    let v = match unsafe { specs(probes, n, true) } {
+    let v = match unsafe { specs(probes, n) } {
         Ok(v) => v,
         Err(e) => return e.to_errno(),
     };
@@ -378,6 +441,9 @@ pub unsafe extern "C" fn markers_probe_register_many(probes: *const RawProbe, n:
 }
 
 /// Unregisters `n` probes: all or none, one patch pass, one grace period.
+/// Never fails for lack of memory (nothing here allocates); `-EIO` when a
+/// trampoline jumping to one of them cannot be rewritten (the probes stay
+/// registered: the caller must not free their data).
 ///
 /// # Safety
 ///
@@ -387,12 +453,16 @@ pub unsafe extern "C" fn markers_probe_unregister_many(
     probes: *const RawProbe,
     n: c_uint,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    let v = match unsafe { specs(probes, n, false) } {
-        Ok(v) => v,
-        Err(e) => return e.to_errno(),
-    };
-    errno(with_registry(|r| r.probes_unregister(&v).map(|()| 0)))
+    if probes.is_null() || n == 0 {
+        return EINVAL.to_errno();
+    }
+    errno(with_registry(|r| {
+        r.probes_unregister(n as usize, |i| {
+            // SAFETY: `i < n`, and the caller passes `n` valid entries.
+            unsafe { spec(probes, i, false) }
+        })
+        .map(|()| 0)
+    }))
 }
 
 /// State of a registered probe: 0 pending, 1 attached, 2 signature
@@ -403,12 +473,15 @@ pub unsafe extern "C" fn markers_probe_unregister_many(
 /// `probe` must point at a valid entry.
 #[no_mangle]
 pub unsafe extern "C" fn markers_probe_state(probe: *const RawProbe) -> c_int {
-    // SAFETY: forwarded from the caller.
-    let v = match unsafe { specs(probe, 1, false) } {
-        Ok(v) => v,
+    if probe.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: forwarded from the caller: one entry.
+    let p = match unsafe { spec(probe, 0, false) } {
+        Ok(p) => p,
         Err(e) => return e.to_errno(),
     };
-    errno(with_registry(|r| r.probe_state(&v[0]).map(|s| s as c_int)))
+    errno(with_registry(|r| r.probe_state(&p).map(|s| s as c_int)))
 }
 
 /// Waits until no probe handler that was unregistered before the call can

@@ -17,6 +17,7 @@
 #include <linux/preempt.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/trace.h>
@@ -32,7 +33,56 @@ EXPORT_SYMBOL_GPL(markers_abi_version);
 
 bool markers_test_mode;
 module_param_named(test_mode, markers_test_mode, bool, 0400);
-MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke)");
+MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke, fault injection)");
+
+/*
+ * Test-mode fault injection around module events: the kernel's own
+ * per-task fail-nth (Documentation/fault-injection), armed for the work
+ * markers.ko does on the next COMING or GOING event only, so a test can
+ * fail its Nth allocation (failslab/fail_page_alloc must not ignore
+ * GFP_KERNEL: see tools/testing/guest/fault.sh).  fail_nth_hit tells
+ * whether the failure happened (0: the work made fewer allocations).
+ */
+static unsigned int markers_fail_nth_coming;
+module_param_named(fail_nth_coming, markers_fail_nth_coming, uint, 0600);
+MODULE_PARM_DESC(fail_nth_coming, "test_mode: fail the Nth allocation of the next module load");
+static unsigned int markers_fail_nth_going;
+module_param_named(fail_nth_going, markers_fail_nth_going, uint, 0600);
+MODULE_PARM_DESC(fail_nth_going, "test_mode: fail the Nth allocation of the next module unload");
+static bool markers_fail_nth_hit;
+module_param_named(fail_nth_hit, markers_fail_nth_hit, bool, 0400);
+MODULE_PARM_DESC(fail_nth_hit, "test_mode: the last armed failure happened");
+static bool markers_fault_armed;
+
+void markers_fault_arm(unsigned long action)
+{
+	unsigned int *knob = NULL;
+
+	if (!markers_test_mode)
+		return;
+	if (action == MODULE_STATE_COMING)
+		knob = &markers_fail_nth_coming;
+	else if (action == MODULE_STATE_GOING)
+		knob = &markers_fail_nth_going;
+	if (!knob || !READ_ONCE(*knob))
+		return;
+#ifdef CONFIG_FAULT_INJECTION
+	current->fail_nth = READ_ONCE(*knob);
+	markers_fault_armed = true;
+#endif
+	WRITE_ONCE(*knob, 0);
+}
+
+void markers_fault_disarm(void)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	if (!markers_fault_armed)
+		return;
+	markers_fault_armed = false;
+	markers_fail_nth_hit = !current->fail_nth;
+	current->fail_nth = 0;
+#endif
+}
 
 /*
  * The exported API is defined in Rust (rust/core/markers_core.rs); its
@@ -46,6 +96,7 @@ EXPORT_SYMBOL_GPL(markers_hits);
 EXPORT_SYMBOL_GPL(markers_site_state);
 EXPORT_SYMBOL_GPL(markers_get_stats);
 EXPORT_SYMBOL_GPL(markers_test_poke);
+EXPORT_SYMBOL_GPL(markers_test_fail_writes);
 EXPORT_SYMBOL_GPL(markers_probe_register_many);
 EXPORT_SYMBOL_GPL(markers_probe_unregister_many);
 EXPORT_SYMBOL_GPL(markers_probe_state);
@@ -64,11 +115,15 @@ EXPORT_PER_CPU_SYMBOL_GPL(markers_fire_depth);
 
 /*
  * Kernel-mode int3: runs NMI-like, after the kernel's own text_poke_bp
- * vector, kgdb and kprobes have passed on the trap.  No locks; everything
- * below is on the kprobe blacklist.
+ * vector and kprobes have passed on the trap, and first on the die chain
+ * (priority INT_MAX): kgdb's notifier (priority 0, registered when kgdboc=
+ * is set) would otherwise enter the debugger on every trap of ours.  With
+ * CONFIG_KGDB_LOW_LEVEL_TRAP, kgdb_ll_trap() runs before any notifier; it
+ * acts only on its own breakpoints.  No locks, no tracing; everything below
+ * is on the kprobe blacklist.
  */
-static int markers_die_notify(struct notifier_block *nb, unsigned long val,
-			      void *data)
+static notrace int markers_die_notify(struct notifier_block *nb,
+				      unsigned long val, void *data)
 {
 	struct die_args *args = data;
 
@@ -82,6 +137,7 @@ NOKPROBE_SYMBOL(markers_int3);
 
 static struct notifier_block markers_die_nb = {
 	.notifier_call = markers_die_notify,
+	.priority = INT_MAX,
 };
 
 static int markers_module_notify(struct notifier_block *nb,

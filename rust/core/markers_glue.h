@@ -20,6 +20,8 @@ void markers_glue_exit(void);
 int markers_text_write(void *addr, const void *src, size_t len);
 void markers_text_flush(void);
 void markers_sync_all_cpus(void);
+void markers_fault_arm(unsigned long action);
+void markers_fault_disarm(void);
 void markers_trace_print(const char *name, const char *msg, size_t len);
 
 #endif /* _MARKERS_GLUE_H */

@@ -15,8 +15,9 @@
 //! ```text
 //!  patcher (under the registry mutex and cpus_read_lock)   other CPUs
 //!  ------------------------------------------------------   ----------------------
-//!  0. check every site's bytes against its current state;
-//!     refuse a site with foreign bytes (0xcc: a kprobe)
+//!  0. check every site: listed in the int3 table, bytes
+//!     as its state says (or our int3, if TORN); refuse a
+//!     site with foreign bytes and mark it BROKEN
 //!  1. site.state = new | PATCHING           (store)
 //!     write 0xcc at byte 0 of every site
 //!  2. sync all CPUs (IPI + sync_core)                      may execute the int3:
@@ -36,25 +37,33 @@
 //! after it no CPU executes a stale copy of the bytes written before it;
 //! `cpus_read_lock()` keeps the set of online CPUs fixed for the pass.
 //!
-//! A trap may still arrive after step 7 ("late trap": seen only under
-//! multi-threaded TCG, most likely a vCPU running a stale translation). The
-//! handler looks every trap up among all registered sites, not only the
-//! batch, and a site whose state is not PATCHING is emulated the same way:
-//! its state then equals its bytes, so emulating it equals re-executing it.
-//! Late traps are counted and reported in the statistics.
+//! The handler and its table are in `table.rs`.
 //!
-//! The handler runs in NMI-like context: it takes no lock, allocates
-//! nothing, calls no function that may be traced or probed (everything it
-//! uses is `#[inline(always)]` or an atomic), and is on the kprobe blacklist
-//! (`NOKPROBE_SYMBOL` in `markers_glue.c`).
+//! # When a write fails
+//!
+//! A text write needs a temporary mapping, so it can fail (`-ENOMEM`); it is
+//! retried a few times, then the site's part of the pass fails:
+//!
+//! - at step 1, nothing was written: the site keeps its old bytes and
+//!   state, is counted refused, and the next pass that wants it retries;
+//! - at step 3 or 5, our int3 stays on byte 0 and the site stays PATCHING
+//!   in its new state, marked [`TORN`]: the handler keeps emulating the new
+//!   instruction, which is what the site does, and the next pass that
+//!   touches it finishes the write towards whatever state it then wants
+//!   (its steps 3 and 5; step 1 is already done).
+//!
+//! Either way the site's [`ENABLED`] bit says what the site does: callers
+//! rely on that (a trampoline that still jumps to a probe). A site whose
+//! bytes are neither its state nor our int3 (a foreign writer) is marked
+//! [`BROKEN`] and never written again.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::registry::Marker;
+use crate::table;
 
 /// The disabled site: Intel's recommended 5-byte NOP, `nopl 0x0(%rax,%rax,1)`.
 pub(crate) const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
@@ -63,32 +72,37 @@ const JMP32: u8 = 0xe9;
 
 /// Site state: the site jumps (or, while PATCHING, is being made to jump).
 pub(crate) const ENABLED: u8 = 1 << 0;
-/// Site state: a pass is rewriting the site; traps emulate the new state.
+/// Site state: our int3 is on byte 0; traps emulate the state.
 pub(crate) const PATCHING: u8 = 1 << 1;
-/// Site state: the site's bytes were not what they should be; never patched
-/// again.
+/// Site state: the site's bytes were not what they should be (a foreign
+/// writer); never written again.
 pub(crate) const BROKEN: u8 = 1 << 2;
-/// Site state: the site is in init text that has been freed; never patched.
+/// Site state: the site is gone (freed init text, or its module is going);
+/// never written again, and the handler does not handle it.
 pub(crate) const RETIRED: u8 = 1 << 3;
+/// Site state: a write failed after step 1; our int3 stays (with
+/// PATCHING) until a later pass finishes the rewrite.
+pub(crate) const TORN: u8 = 1 << 4;
 
-/// `jmp rel32` at `from` to `to`.
-pub(crate) fn jmp(from: usize, to: usize) -> [u8; 5] {
-    // CAST: both addresses are in the module area, within +-2 GiB of each
-    // other; the registry checked them.
-    let rel = (to as i64 - (from as i64 + 5)) as i32;
+/// `jmp rel32` at `from` to `to`, or `None` when `to` is out of reach.
+pub(crate) fn jmp(from: usize, to: usize) -> Option<[u8; 5]> {
+    // CAST: two's complement distance between kernel addresses.
+    let rel = i32::try_from((to as i64).wrapping_sub(from as i64 + 5)).ok()?;
     let r = rel.to_le_bytes();
-    [JMP32, r[0], r[1], r[2], r[3]]
+    Some([JMP32, r[0], r[1], r[2], r[3]])
 }
 
-/// One site as the registry and the patcher know it.
+/// One site as the patcher knows it: five bytes of text that are one of two
+/// instructions.
 ///
 /// # Invariants
 ///
 /// `addr` is the address of a 5-byte site in the text of a live module, and
-/// `target` the address of its enabled block, for as long as the site is in
-/// the registry. Outside a pass, the bytes at `addr` are [`NOP5`] when
-/// `state` lacks [`ENABLED`] and `jmp target` when it has it, unless the
-/// site is [`BROKEN`] or [`RETIRED`].
+/// `target` the address the enabled site jumps to, for as long as the site
+/// is in the registry. Outside a pass, the bytes at `addr` are
+/// `bytes_for(false)` when `state` lacks [`ENABLED`] and `bytes_for(true)`
+/// when it has it, unless the site is [`TORN`] (our int3 on byte 0, the
+/// handler emulating `state`), [`BROKEN`] or [`RETIRED`].
 pub(crate) struct Site {
     pub(crate) addr: usize,
     /// Where the enabled site jumps. Fixed for a marker site (its block);
@@ -96,20 +110,30 @@ pub(crate) struct Site {
     /// enables it.
     pub(crate) target: AtomicUsize,
     /// 0 for a marker site (disabled: the NOP). For a trampoline (see
-    /// `probes.rs`), where it jumps while disabled: `markers_call_indirect`.
+    /// `tramps.rs`), where it jumps while disabled: `markers_call_indirect`.
     pub(crate) alt: usize,
     pub(crate) state: AtomicU8,
     /// The site is in the module's init text.
     pub(crate) init: bool,
-    /// The marker the site belongs to; it outlives the site.
-    pub(crate) marker: *const Marker,
 }
 
 impl Site {
-    /// The bytes of the site in state `enabled`.
-    pub(crate) fn bytes_for(&self, enabled: bool) -> [u8; 5] {
+    /// A disabled site at `addr` jumping to `target` when enabled, and to
+    /// `alt` (if not 0) when disabled.
+    pub(crate) fn new(addr: usize, target: usize, alt: usize, init: bool) -> Self {
+        Self {
+            addr,
+            target: AtomicUsize::new(target),
+            alt,
+            state: AtomicU8::new(0),
+            init,
+        }
+    }
+
+    /// The bytes of the site in state `enabled`, if its target is in reach.
+    pub(crate) fn bytes_for(&self, enabled: bool) -> Option<[u8; 5]> {
         match (enabled, self.alt) {
-            (false, 0) => NOP5,
+            (false, 0) => Some(NOP5),
             (false, alt) => jmp(self.addr, alt),
             (true, _) => jmp(self.addr, self.target.load(Ordering::Relaxed)),
         }
@@ -118,7 +142,7 @@ impl Site {
     /// Where the instruction at the site goes in state `state`, for the
     /// int3 handler's emulation.
     #[inline(always)]
-    fn next_ip(&self, state: u8) -> usize {
+    pub(crate) fn next_ip(&self, state: u8) -> usize {
         if state & ENABLED != 0 {
             self.target.load(Ordering::Acquire)
         } else if self.alt != 0 {
@@ -138,41 +162,18 @@ impl Site {
         }
         b
     }
-}
 
-/// The sites the int3 handler knows, sorted by address.
-pub(crate) struct SiteTable {
-    pub(crate) sites: KVec<*const Site>,
-}
-
-/// The published table, read by the int3 handler.
-///
-/// Published with release stores and read with an acquire load (the
-/// `rcu_assign_pointer`/`rcu_dereference` pair); a table that has been
-/// replaced is freed only after `synchronize_rcu()`, which waits for every
-/// int3 handler that could have loaded it (the handler runs with interrupts
-/// disabled, an RCU read-side critical section).
-static TABLE: AtomicPtr<SiteTable> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Replaces the table the handler uses and returns the old one, which the
-/// caller frees after `synchronize_rcu()`. Called under the registry mutex.
-pub(crate) fn publish(new: Option<KBox<SiteTable>>) -> Option<KBox<SiteTable>> {
-    let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
-    let old = TABLE.swap(new, Ordering::AcqRel);
-    if old.is_null() {
-        None
-    } else {
-        // SAFETY: `old` came from `KBox::into_raw` in an earlier `publish`,
-        // and the swap removed the only other copy of the pointer.
-        Some(unsafe { KBox::from_raw(old) })
+    /// Whether the site is enabled (jumps), as far as the patcher knows.
+    pub(crate) fn enabled(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & ENABLED != 0
     }
 }
 
-/// Counters, readable in `/sys/kernel/markers/status`.
+/// Counters, readable in `/sys/kernel/markers/control`.
 pub(crate) struct Stats {
     /// int3 traps handled.
     pub(crate) int3: AtomicU64,
-    /// Traps on a site not being patched (see the module documentation).
+    /// Traps on a site not being patched (see `table.rs`).
     pub(crate) late: AtomicU64,
     /// Patch passes.
     pub(crate) passes: AtomicU64,
@@ -193,80 +194,62 @@ pub(crate) static STATS: Stats = Stats {
     syncs: AtomicU64::new(0),
 };
 
+/// Test-mode fault injection: text writes at the protocol steps in `steps`
+/// (bit `n` for step `n`: 1, 3, 5) fail with `-ENOMEM`, `left` more times.
+/// Set through `markers_test_fail_writes()`; `hit` counts injected failures.
+pub(crate) struct WriteFault {
+    pub(crate) steps: AtomicU32,
+    pub(crate) left: AtomicU32,
+    pub(crate) hit: AtomicU32,
+}
+
+pub(crate) static WRITE_FAULT: WriteFault = WriteFault {
+    steps: AtomicU32::new(0),
+    left: AtomicU32::new(0),
+    hit: AtomicU32::new(0),
+};
+
 extern "C" {
     fn markers_text_write(addr: *mut c_void, src: *const c_void, len: usize) -> i32;
     fn markers_sync_all_cpus();
     fn markers_text_flush();
 }
 
-/// The int3 handler, called by the die notifier in `markers_glue.c` for a
-/// kernel-mode int3. Returns whether the trap was ours and has been handled.
-///
-/// # Safety
-///
-/// `regs` must be the trapping context's registers, writable, as the die
-/// notifier passes them.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn markers_int3(regs: *mut bindings::pt_regs) -> bool {
-    // SAFETY: the caller passes valid registers.
-    let ip = unsafe { (*regs).ip };
-    let addr = ip.wrapping_sub(1);
-    let table = TABLE.load(Ordering::Acquire);
-    if table.is_null() {
+/// Times a failed text write is tried again before the site's part of the
+/// pass fails: the write fails only when its temporary mapping cannot be
+/// allocated, which is usually transient.
+const WRITE_TRIES: usize = 3;
+
+fn injected(step: u32) -> bool {
+    if WRITE_FAULT.steps.load(Ordering::Relaxed) & (1 << step) == 0 {
         return false;
     }
-    // SAFETY: a published table stays valid until a grace period after it is
-    // replaced, and this handler is a read-side critical section.
-    let sites = unsafe { (*table).sites.as_slice() };
-    // Binary search by hand: no call that could be probed.
-    let (mut lo, mut hi) = (0usize, sites.len());
-    let mut found: *const Site = core::ptr::null();
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        // SAFETY: the table holds sites that outlive it (the registry frees
-        // sites only after replacing the table and a grace period).
-        let s = unsafe { &*sites[mid] };
-        if s.addr == addr {
-            found = s;
-            break;
-        } else if s.addr < addr {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    let took = WRITE_FAULT
+        .left
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    if took.is_ok() {
+        WRITE_FAULT.hit.fetch_add(1, Ordering::Relaxed);
     }
-    if found.is_null() {
-        return false;
-    }
-    // SAFETY: as above.
-    let site = unsafe { &*found };
-    let state = site.state.load(Ordering::Acquire);
-    if state & PATCHING == 0 {
-        if state & BROKEN != 0 {
-            // A site we gave up on keeps our int3 only if a write failed
-            // mid-pass, in which case it is PATCHING; this int3 is not ours.
-            return false;
-        }
-        STATS.late.fetch_add(1, Ordering::Relaxed);
-    }
-    STATS.int3.fetch_add(1, Ordering::Relaxed);
-    let new_ip = site.next_ip(state);
-    // SAFETY: the caller passes writable registers; resuming at the
-    // emulated instruction's successor is what the instruction would do.
-    unsafe { (*regs).ip = new_ip as _ };
-    true
+    took.is_ok()
 }
 
-/// Writes `bytes` at `addr` in module text.
-fn write(addr: usize, bytes: &[u8]) -> Result {
-    // SAFETY: `addr` is a registered site (callers hold the registry mutex);
-    // the glue maps only the pages the write touches and checks them.
-    let r = unsafe { markers_text_write(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len()) };
-    if r < 0 {
-        Err(Error::from_errno(r))
-    } else {
-        Ok(())
+/// Writes `bytes` at `addr` in module text, at protocol step `step`.
+fn write(addr: usize, bytes: &[u8], step: u32) -> Result {
+    let mut r = 0;
+    for _ in 0..WRITE_TRIES {
+        r = if injected(step) {
+            ENOMEM.to_errno()
+        } else {
+            // SAFETY: `addr` is a registered site (callers hold the registry
+            // mutex); the glue maps only the pages the write touches and
+            // checks them.
+            unsafe { markers_text_write(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len()) }
+        };
+        if r == 0 {
+            return Ok(());
+        }
     }
+    Err(Error::from_errno(r))
 }
 
 fn sync_all() {
@@ -275,17 +258,16 @@ fn sync_all() {
     unsafe { markers_sync_all_cpus() };
 }
 
-/// Logs a refused site with its address, module and bytes.
+/// Logs a refused site with its symbol and bytes (never its raw address).
 fn log_site(msg: &core::ffi::CStr, site: &Site, have: &[u8; 5], want: &[u8; 5]) {
     // SAFETY: a KERN_ERR format with a %s, a %pS and two %5ph, each given an
     // argument of the right type; the strings and buffers outlive the call.
     unsafe {
         bindings::_printk(
-            c"\x013markers: %s: site %pS (%px): bytes %5ph, expected %5ph\n"
+            c"\x013markers: %s: site %pS: bytes %5ph, expected %5ph\n"
                 .as_ptr()
                 .cast(),
             msg.as_ptr(),
-            site.addr as *const c_void,
             site.addr as *const c_void,
             have.as_ptr(),
             want.as_ptr(),
@@ -298,27 +280,37 @@ fn log_site(msg: &core::ffi::CStr, site: &Site, have: &[u8; 5], want: &[u8; 5]) 
 pub(crate) struct Report {
     /// Sites rewritten.
     pub(crate) applied: usize,
-    /// Sites refused or broken by this pass.
+    /// Sites refused, or whose rewrite failed (see "When a write fails").
     pub(crate) refused: usize,
 }
 
+/// One site's part of a pass.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    site: &'a Site,
+    new: [u8; 5],
+    enable: bool,
+    /// A write of this pass failed: the site is done for this pass.
+    failed: bool,
+}
+
 /// Sets each site of `batch` to its requested state, in one pass of three
-/// CPU serializations however many sites and markers the batch holds.
+/// CPU serializations however many sites the batch holds.
 ///
 /// A site whose bytes are not what its state says is refused, marked
 /// [`BROKEN`] and logged; the rest of the batch still applies (no rollback:
 /// the refused site is left exactly as found). Sites already in the
-/// requested state, broken or retired are skipped.
+/// requested state (and not torn), broken or retired are skipped.
 ///
 /// Must be called under the registry mutex, from process context.
 pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
-    let mut slots: KVec<Option<(&Site, [u8; 5])>> = KVec::new();
+    let mut slots: KVec<Option<Slot<'_>>> = KVec::new();
     if slots.extend_with(batch.len(), None, GFP_KERNEL).is_ok() {
         return run(batch, &mut slots);
     }
-    // No memory for the batch: one pass per site, allocating nothing, so
-    // that unpatching (a trampoline leaving a probe that goes away) never
-    // fails for lack of memory.
+    // No memory for the batch: one pass per site, allocating nothing here,
+    // so that unpatching (a trampoline leaving a probe that goes away) does
+    // not depend on memory for a batch.
     pr_warn!(
         "no memory for a patch batch of {} sites: one pass each\n",
         batch.len()
@@ -332,9 +324,55 @@ pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
     report
 }
 
+/// Step 0 for one site: `Ok(Some(new bytes))` to rewrite it, `Ok(None)` to
+/// skip it, `Err(())` when it is refused (already logged).
+fn check(site: &Site, enable: bool) -> core::result::Result<Option<[u8; 5]>, ()> {
+    let state = site.state.load(Ordering::Relaxed);
+    if state & (BROKEN | RETIRED) != 0 {
+        return Ok(None);
+    }
+    let torn = state & TORN != 0;
+    if !torn && (state & ENABLED != 0) == enable {
+        return Ok(None);
+    }
+    let (Some(want), Some(new)) = (site.bytes_for(state & ENABLED != 0), site.bytes_for(enable))
+    else {
+        log_site(
+            c"refusing a jump out of reach at",
+            site,
+            &site.read(),
+            &NOP5,
+        );
+        return Err(());
+    };
+    if !table::contains(site.addr) {
+        // The handler would not find it: an int3 there would be fatal.
+        log_site(
+            c"refusing a site missing from the int3 table",
+            site,
+            &site.read(),
+            &want,
+        );
+        return Err(());
+    }
+    let have = site.read();
+    let ok = if torn { have[0] == INT3 } else { have == want };
+    if !ok {
+        let why = if have[0] == INT3 {
+            c"refusing a site with a foreign int3 (a kprobe?)"
+        } else {
+            c"refusing a site with unexpected bytes"
+        };
+        log_site(why, site, &have, &want);
+        site.state.fetch_or(BROKEN, Ordering::Relaxed);
+        return Err(());
+    }
+    Ok(Some(new))
+}
+
 /// One pass over `batch`; `slots` (as long as `batch`) holds the sites
-/// being rewritten and their new bytes.
-fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<(&'a Site, [u8; 5])>]) -> Report {
+/// being rewritten.
+fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<Slot<'a>>]) -> Report {
     let mut report = Report::default();
     let mut n = 0;
 
@@ -343,89 +381,70 @@ fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<(&'a Site, [u8; 5])>]
 
     // 0. Check every site.
     for &(site, enable) in batch {
-        let state = site.state.load(Ordering::Relaxed);
-        if state & (BROKEN | RETIRED) != 0 || (state & ENABLED != 0) == enable {
-            continue;
+        match check(site, enable) {
+            Ok(None) => {}
+            Ok(Some(new)) => {
+                slots[n] = Some(Slot {
+                    site,
+                    new,
+                    enable,
+                    failed: false,
+                });
+                n += 1;
+            }
+            Err(()) => fail(&mut report),
         }
-        let have = site.read();
-        let want = site.bytes_for(state & ENABLED != 0);
-        if have != want {
-            let why = if have[0] == INT3 {
-                c"refusing a site with a foreign int3 (a kprobe?)"
-            } else {
-                c"refusing a site with unexpected bytes"
-            };
-            log_site(why, site, &have, &want);
-            site.state.fetch_or(BROKEN, Ordering::Relaxed);
-            STATS.refused.fetch_add(1, Ordering::Relaxed);
-            report.refused += 1;
-            continue;
-        }
-        slots[n] = Some((site, site.bytes_for(enable)));
-        n += 1;
-        let new_state = if enable { ENABLED | PATCHING } else { PATCHING };
-        // Release: ordered before the 0xcc store of step 1 (see above).
-        site.state.store(
-            new_state | (state & !(ENABLED | PATCHING)),
-            Ordering::Release,
-        );
     }
 
-    let todo = &slots[..n];
+    let todo = &mut slots[..n];
     if !todo.is_empty() {
         STATS.passes.fetch_add(1, Ordering::Relaxed);
-        // 1. int3 on byte 0 of every site.
-        for &(site, ref new) in todo.iter().flatten() {
-            if write(site.addr, &[INT3]).is_err() {
+        // 1. int3 on byte 0 of every site (a torn site has ours already).
+        for s in todo.iter_mut().flatten() {
+            let old = s.site.state.load(Ordering::Relaxed);
+            let new_state = (old & !ENABLED) | PATCHING | if s.enable { ENABLED } else { 0 };
+            // Release: ordered before the 0xcc store (see above). A torn
+            // site traps already and from here on is emulated in the new
+            // state.
+            s.site.state.store(new_state, Ordering::Release);
+            if old & TORN != 0 {
+                continue;
+            }
+            if write(s.site.addr, &[INT3], 1).is_err() {
                 // Nothing written: the site keeps its old bytes and state.
-                log_site(c"cannot write the text of", site, &site.read(), new);
-                let old = site.state.load(Ordering::Relaxed) ^ ENABLED;
-                site.state
-                    .store((old & !PATCHING) | BROKEN, Ordering::Release);
-                report.refused += 1;
+                log_site(c"cannot write the text of", s.site, &s.site.read(), &s.new);
+                s.site.state.store(old, Ordering::Release);
+                s.failed = true;
+                fail(&mut report);
             }
         }
         sync_all();
         // 3. The rest of the new instruction.
-        for &(site, ref new) in todo.iter().flatten() {
-            if site.state.load(Ordering::Relaxed) & BROKEN != 0 {
-                continue;
-            }
-            if write(site.addr + 1, &new[1..]).is_err() {
-                // The int3 stays and the site stays PATCHING: the handler
-                // keeps emulating the new instruction, which is correct.
-                log_site(c"cannot complete the write of", site, &site.read(), new);
-                site.state.fetch_or(BROKEN, Ordering::Release);
-                report.refused += 1;
+        for s in todo.iter_mut().flatten().filter(|s| !s.failed) {
+            if write(s.site.addr + 1, &s.new[1..], 3).is_err() {
+                tear(s, &mut report);
             }
         }
         sync_all();
         // 5. The first byte.
-        for &(site, ref new) in todo.iter().flatten() {
-            if site.state.load(Ordering::Relaxed) & BROKEN != 0 {
-                continue;
-            }
-            if write(site.addr, &new[..1]).is_err() {
-                log_site(c"cannot complete the write of", site, &site.read(), new);
-                site.state.fetch_or(BROKEN, Ordering::Release);
-                report.refused += 1;
+        for s in todo.iter_mut().flatten().filter(|s| !s.failed) {
+            if write(s.site.addr, &s.new[..1], 5).is_err() {
+                tear(s, &mut report);
             }
         }
         sync_all();
         // 7. Done: read back.
-        for &(site, ref new) in todo.iter().flatten() {
-            let state = site.state.load(Ordering::Relaxed);
-            if state & BROKEN != 0 {
+        for s in todo.iter().flatten().filter(|s| !s.failed) {
+            let have = s.site.read();
+            if have != s.new {
+                log_site(c"read-back mismatch at", s.site, &have, &s.new);
+                s.site.state.fetch_or(BROKEN, Ordering::Release);
+                fail(&mut report);
                 continue;
             }
-            let have = site.read();
-            if have != *new {
-                log_site(c"read-back mismatch at", site, &have, new);
-                site.state.fetch_or(BROKEN, Ordering::Release);
-                report.refused += 1;
-                continue;
-            }
-            site.state.fetch_and(!PATCHING, Ordering::Release);
+            s.site
+                .state
+                .fetch_and(!(PATCHING | TORN), Ordering::Release);
             report.applied += 1;
             STATS.rewrites.fetch_add(1, Ordering::Relaxed);
         }
@@ -437,4 +456,25 @@ fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<(&'a Site, [u8; 5])>]
     // SAFETY: taken above.
     unsafe { bindings::cpus_read_unlock() };
     report
+}
+
+fn fail(report: &mut Report) {
+    STATS.refused.fetch_add(1, Ordering::Relaxed);
+    report.refused += 1;
+}
+
+/// A write after step 1 failed: our int3 stays on byte 0, the handler keeps
+/// emulating the new state, and a later pass finishes the rewrite (step 3
+/// wrote the whole body or nothing, and step 5 is not tried over a stale
+/// body).
+fn tear(s: &mut Slot<'_>, report: &mut Report) {
+    log_site(
+        c"cannot complete the write of",
+        s.site,
+        &s.site.read(),
+        &s.new,
+    );
+    s.site.state.fetch_or(TORN, Ordering::Release);
+    s.failed = true;
+    fail(report);
 }

@@ -14,14 +14,17 @@
 //!   marker loads. (Registering against an already loaded marker of another
 //!   signature fails at once with `-EINVAL`.)
 //!
-//! Each marker publishes an immutable array of its attached probes, and each
-//! of its sites' `SiteState` points at the marker's current *dispatch*: the
-//! only attached probe itself, or [`fire_multi`] for several, or
-//! [`count_hit`] for none. The enabled block calls the invocation's
+//! Each marker publishes an array of its attached probes (in a [`Hub`]),
+//! immutable but for one thing: an entry's handler may be replaced in place
+//! by [`stub`] when a probe must go and no memory is left to build a smaller
+//! array (unregistration never fails for lack of memory). Each of its
+//! sites' `SiteState` points at the marker's current *dispatch*: the only
+//! attached probe itself, or [`fire_multi`] for several, or [`count_hit`]
+//! for none. The enabled block calls the invocation's
 //! trampoline, which jumps to `markers_call_indirect` (calls the dispatch)
 //! or, while the marker has exactly one probe, to that probe directly; the
 //! registry switches trampolines through the indirect path and a grace
-//! period whenever the dispatch changes (`Registry::refresh`), so a direct
+//! period whenever the dispatch changes (`tramps.rs`), so a direct
 //! trampoline never meets another probe's data. Arrays and
 //! dispatches are rebuilt on every change, published with release stores,
 //! read by the enabled block with acquire loads inside its read-side section
@@ -38,38 +41,117 @@
 //! without the flag sees hits only while the marker is armed for another
 //! reason; that is what hit counting without any probe needs, too.
 
+use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use kernel::prelude::*;
 use kernel::str::BStr;
 
 pub(crate) use markers::section::Dispatch;
 
-use crate::registry::Marker;
-
 pub(crate) use markers::sys::ProbeFn;
 
-/// The probes a marker calls, immutable once published.
+/// The probes a marker calls.
+///
+/// # Invariants
+///
+/// Immutable once published, except that [`ProbeArray::stub_out`] may
+/// replace an entry's `func` by [`stub`] (an atomic store of one word; the
+/// entry's `data` never changes), so a reader sees either the old handler
+/// with its own data or the stub.
 pub(crate) struct ProbeArray {
-    pub(crate) probes: KVec<Dispatch>,
+    probes: KVec<UnsafeCell<Dispatch>>,
 }
+
+// SAFETY: entries change only through atomic stores (see the invariant).
+unsafe impl Sync for ProbeArray {}
 
 impl ProbeArray {
     /// The only probe, if there is exactly one: what the marker's
-    /// trampolines call directly.
-    pub(crate) fn single(&self) -> Option<&Dispatch> {
+    /// trampolines call directly, and its sites' dispatch.
+    pub(crate) fn single(&self) -> Option<*const Dispatch> {
         match self.probes.as_slice() {
-            [only] => Some(only),
+            [only] => Some(only.get()),
             _ => None,
         }
     }
+
+    /// The (handler, data) of the only probe, if there is exactly one.
+    pub(crate) fn single_key(&self) -> Option<(usize, usize)> {
+        // SAFETY: the entry is alive with the array; read atomically.
+        self.single().map(|d| unsafe { key(d) })
+    }
+
+    /// Replaces the handler of every entry `dead` selects by [`stub`], in
+    /// place, allocating nothing. The caller then waits a grace period, after
+    /// which the old handlers no longer run from this array.
+    pub(crate) fn stub_out(&self, dead: impl Fn((usize, usize)) -> bool) -> usize {
+        let mut n = 0;
+        for d in self.probes.iter() {
+            // SAFETY: the entry is alive with the array.
+            if dead(unsafe { key(d.get()) }) {
+                // SAFETY: `func` is an aligned word of a live entry; every
+                // access to it after publication is atomic (see invariant).
+                let f = unsafe {
+                    AtomicUsize::from_ptr(core::ptr::addr_of_mut!((*d.get()).func).cast())
+                };
+                // CAST: a handler is stored by address.
+                f.store(stub as *const () as usize, Ordering::Release);
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
-/// The (handler, data) identity of a probe, by address.
-pub(crate) fn key(d: &Dispatch) -> (usize, usize) {
-    // CAST: handler and data are identified by address.
-    (d.func as usize, d.data as usize)
+/// The (handler, data) identity of a dispatch, by address.
+///
+/// # Safety
+///
+/// `d` must point at a live dispatch.
+pub(crate) unsafe fn key(d: *const Dispatch) -> (usize, usize) {
+    // SAFETY: the caller passes a live dispatch; `func` is read atomically
+    // because `stub_out` may replace it.
+    let f = unsafe { AtomicUsize::from_ptr(core::ptr::addr_of!((*d).func) as *mut usize) };
+    // SAFETY: as above; `data` never changes.
+    (f.load(Ordering::Acquire), unsafe { (*d).data } as usize)
+}
+
+/// What a marker's dispatchers reach: its published probe array and its
+/// hit count. Lives in the marker, at a fixed address.
+pub(crate) struct Hub {
+    pub(crate) probes: AtomicPtr<ProbeArray>,
+    pub(crate) hits: AtomicU64,
+}
+
+impl Hub {
+    pub(crate) const fn new() -> Self {
+        Self {
+            probes: AtomicPtr::new(core::ptr::null_mut()),
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    /// The published probe array, if any. Valid until the next `publish`
+    /// plus a grace period.
+    pub(crate) fn array(&self) -> Option<&ProbeArray> {
+        let arr = self.probes.load(Ordering::Acquire);
+        // SAFETY: a published array is alive until it is replaced, which
+        // only the registry mutex holder (the caller) does.
+        (!arr.is_null()).then(|| unsafe { &*arr })
+    }
+
+    /// Publishes `new`; returns the old array, which the caller frees after
+    /// a grace period.
+    pub(crate) fn publish(&self, new: Option<KBox<ProbeArray>>) -> Option<KBox<ProbeArray>> {
+        let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
+        // Release: the array is fully built before a dispatcher loads it.
+        let old = self.probes.swap(new, Ordering::AcqRel);
+        // SAFETY: `old` came from `KBox::into_raw` in an earlier `publish`;
+        // the swap removed the only other copy of the pointer.
+        (!old.is_null()).then(|| unsafe { KBox::from_raw(old) })
+    }
 }
 
 /// A registered probe.
@@ -80,6 +162,8 @@ pub(crate) struct Probe {
     pub(crate) data: *mut c_void,
     /// The probe arms its marker while attached.
     pub(crate) enable: bool,
+    /// Selected for removal by the unregistration in progress.
+    pub(crate) dying: bool,
 }
 
 /// Where a probe stands.
@@ -95,97 +179,94 @@ impl Probe {
         let n = self.sig.iter().position(|&b| b == 0).unwrap_or(16);
         &self.sig[..n]
     }
-}
 
-/// The state of `p` given the loaded markers.
-pub(crate) fn state_of(p: &Probe, markers: &[KBox<Marker>]) -> ProbeState {
-    match markers
-        .iter()
-        .find(|m| m.name.as_slice() == p.name.as_slice())
-    {
-        None => ProbeState::Pending,
-        Some(m) if m.sig == p.sig => ProbeState::Attached,
-        Some(_) => ProbeState::Mismatch,
+    /// The (handler, data) identity of the probe.
+    pub(crate) fn key(&self) -> (usize, usize) {
+        // CAST: handler and data are identified by address.
+        (self.func as usize, self.data as usize)
+    }
+
+    /// Whether the probe attaches to a marker `name` of signature `sig`.
+    pub(crate) fn attaches(&self, name: &[u8], sig: &[u8; 16]) -> bool {
+        !self.dying && self.name.as_slice() == name && &self.sig == sig
+    }
+
+    /// The state of the probe given the signature of the loaded marker of
+    /// its name, if any.
+    pub(crate) fn state(&self, loaded: Option<&[u8; 16]>) -> ProbeState {
+        match loaded {
+            None => ProbeState::Pending,
+            Some(sig) if *sig == self.sig => ProbeState::Attached,
+            Some(_) => ProbeState::Mismatch,
+        }
     }
 }
 
-/// Builds the probe array of marker `m` from `probes`. `None` when no probe
-/// is attached.
-pub(crate) fn build(m: &Marker, probes: &[Probe]) -> Result<Option<KBox<ProbeArray>>> {
-    let n = probes
-        .iter()
-        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
-        .count();
+/// Builds the probe array of marker `name`/`sig` from `probes`. `None` when
+/// no probe is attached.
+pub(crate) fn build(
+    name: &[u8],
+    sig: &[u8; 16],
+    probes: &[Probe],
+) -> Result<Option<KBox<ProbeArray>>> {
+    let n = probes.iter().filter(|p| p.attaches(name, sig)).count();
     if n == 0 {
         return Ok(None);
     }
     let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-    for p in probes
-        .iter()
-        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
-    {
+    for p in probes.iter().filter(|p| p.attaches(name, sig)) {
+        // Capacity reserved: cannot fail.
         v.push(
-            Dispatch {
+            UnsafeCell::new(Dispatch {
                 func: p.func,
                 data: p.data,
-            },
+            }),
             GFP_KERNEL,
         )?;
     }
     Ok(Some(KBox::new(ProbeArray { probes: v }, GFP_KERNEL)?))
 }
 
-/// Publishes `new` as `m`'s probe array; returns the old one, which the
-/// caller frees after a grace period.
-pub(crate) fn publish(m: &Marker, new: Option<KBox<ProbeArray>>) -> Option<KBox<ProbeArray>> {
-    let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
-    let old = m.probes.swap(new, Ordering::AcqRel);
-    if old.is_null() {
-        None
-    } else {
-        // SAFETY: `old` came from `KBox::into_raw` in an earlier `publish`;
-        // the swap removed the only other copy of the pointer.
-        Some(unsafe { KBox::from_raw(old) })
-    }
-}
-
-/// A marker's initial (empty) probe array pointer.
-pub(crate) const fn no_probes() -> AtomicPtr<ProbeArray> {
-    AtomicPtr::new(core::ptr::null_mut())
-}
-
-/// Number of enabling probes attached to `m`.
-pub(crate) fn enable_refs(m: &Marker, probes: &[Probe]) -> usize {
+/// Number of enabling probes attached to marker `name`/`sig`.
+pub(crate) fn enable_refs(name: &[u8], sig: &[u8; 16], probes: &[Probe]) -> usize {
     probes
         .iter()
-        .filter(|p| p.enable && p.name.as_slice() == m.name.as_slice() && p.sig == m.sig)
+        .filter(|p| p.enable && p.attaches(name, sig))
         .count()
 }
 
-/// Logs the probes of `name` that a newly loaded marker does not match.
-pub(crate) fn log_mismatches(m: &Marker, probes: &[Probe]) {
+/// Logs the probes of `name` that a newly loaded marker of signature `sig`
+/// does not match.
+pub(crate) fn log_mismatches(name: &[u8], sig: &[u8], probes: &[Probe]) {
     for p in probes
         .iter()
-        .filter(|p| p.name.as_slice() == m.name.as_slice() && p.sig != m.sig)
+        .filter(|p| p.name.as_slice() == name && p.sig_str() != sig)
     {
         pr_err!(
             "marker {} loaded with signature \"{}\"; a probe registered for \"{}\" stays unattached\n",
-            BStr::from_bytes(&m.name),
-            BStr::from_bytes(m.sig_str()),
+            BStr::from_bytes(name),
+            BStr::from_bytes(sig),
             BStr::from_bytes(p.sig_str())
         );
     }
 }
 
+/// What replaces the handler of a probe removed without memory for a new
+/// array: does nothing.
+///
+/// # Safety
+///
+/// None needed: it touches none of its arguments.
+pub(crate) unsafe extern "C" fn stub(_data: *mut c_void, _slots: *const u64, _nslots: u32) {}
+
 /// Dispatch of a marker without probes: counts the hit.
 ///
 /// # Safety
 ///
-/// `data` is the marker (see `Marker::count_disp`), alive while any of its
-/// sites can run.
+/// `data` is the marker's [`Hub`], alive while any of its sites can run.
 pub(crate) unsafe extern "C" fn count_hit(data: *mut c_void, _slots: *const u64, _nslots: u32) {
     // SAFETY: see above.
-    unsafe { &*(data as *const Marker) }
+    unsafe { &*(data as *const Hub) }
         .hits
         .fetch_add(1, Ordering::Relaxed);
 }
@@ -194,21 +275,25 @@ pub(crate) unsafe extern "C" fn count_hit(data: *mut c_void, _slots: *const u64,
 ///
 /// # Safety
 ///
-/// `data` is the marker (see `Marker::multi_disp`); called from an enabled
-/// block, inside its read-side section, with the hit's slots.
+/// `data` is the marker's [`Hub`]; called from an enabled block, inside its
+/// read-side section, with the hit's slots.
 pub(crate) unsafe extern "C" fn fire_multi(data: *mut c_void, slots: *const u64, nslots: u32) {
     // SAFETY: see above.
-    let m = unsafe { &*(data as *const Marker) };
-    m.hits.fetch_add(1, Ordering::Relaxed);
-    let arr = m.probes.load(Ordering::Acquire);
-    if !arr.is_null() {
-        // SAFETY: a published array stays valid until a grace period after it
-        // is replaced; we are in a read-side section.
-        for d in unsafe { (*arr).probes.iter() } {
-            // SAFETY: `func` and `data` were registered together; the
-            // registration outlives this read-side section.
-            unsafe { (d.func)(d.data, slots, nslots) };
-        }
+    let hub = unsafe { &*(data as *const Hub) };
+    hub.hits.fetch_add(1, Ordering::Relaxed);
+    let arr = hub.probes.load(Ordering::Acquire);
+    if arr.is_null() {
+        return;
+    }
+    // SAFETY: a published array stays valid until a grace period after it
+    // is replaced; we are in a read-side section.
+    for d in unsafe { (*arr).probes.iter() } {
+        // SAFETY: the entry is alive with the array.
+        let (f, data) = unsafe { key(d.get()) };
+        // SAFETY: `f` is a handler registered with `data` (or the stub,
+        // which ignores it); the registration outlives this read-side
+        // section. CAST: `f` was stored from a `ProbeFn`.
+        unsafe { core::mem::transmute::<usize, ProbeFn>(f)(data as *mut c_void, slots, nslots) };
     }
 }
 

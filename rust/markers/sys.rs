@@ -57,6 +57,8 @@ pub const SITE_PATCHING: c_int = 0x02;
 pub const SITE_BROKEN: c_int = 0x04;
 /// `MARKERS_SITE_RETIRED`.
 pub const SITE_RETIRED: c_int = 0x08;
+/// `MARKERS_SITE_TORN`.
+pub const SITE_TORN: c_int = 0x10;
 
 extern "C" {
     /// See `include/linux/markers.h`.
@@ -73,6 +75,8 @@ extern "C" {
     pub fn markers_get_stats(out: *mut Stats);
     /// See `include/linux/markers.h`.
     pub fn markers_test_poke(addr: *const c_void, offset: c_uint, byte: u8) -> c_int;
+    /// See `include/linux/markers.h`.
+    pub fn markers_test_fail_writes(steps: c_uint, count: c_uint) -> c_int;
     /// See `include/linux/markers.h`.
     pub fn markers_probe_register_many(probes: *const RawProbe, n: c_uint) -> c_int;
     /// See `include/linux/markers.h`.

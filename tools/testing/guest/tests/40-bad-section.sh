@@ -10,16 +10,17 @@ m=/markers/modules
 ctl=/sys/kernel/markers/control
 refused() { dmesg | grep -c "markers: module markers_badsec: __markers entry [0-9]* refused: $1"; }
 
-ktap_begin 15
+ktap_begin 16
 ktap_check "core and sample load" sh -c "insmod $m/markers.ko && insmod $m/markers_sample.ko"
 ktap_check "a module with a malformed section loads" insmod $m/markers_badsec.ko
 ktap_check "refused: site outside the text" test "$(refused 'site outside the module.s text')" = 1
-ktap_check "refused: jump target outside the text" test "$(refused 'jump target outside the module.s text')" = 1
+ktap_check "refused: jump target outside the site's text region" test "$(refused 'jump target not in the site.s text region')" = 1
 ktap_check "refused: descriptor outside the module" test "$(refused 'descriptor outside the module')" = 1
 ktap_check "refused: bad magic" test "$(refused 'descriptor with a bad magic or layout')" = 1
 ktap_check "refused: descriptor of another module" test "$(refused 'descriptor of another module')" = 1
 ktap_check "refused: malformed name" test "$(refused 'name not 1-63 characters')" = 1
-ktap_check "refused: malformed signature" test "$(refused 'malformed signature')" = 1
+ktap_check "refused: malformed signature, and more than 12 arguments" test "$(refused 'malformed signature')" = 2
+ktap_check "refused: site state in read-only data" test "$(refused 'site state not in the module.s writable data')" = 1
 ktap_check "refused: site without the NOP" sh -c "dmesg | grep -q 'markers_badsec: marker badsec_hand: site 7 does not hold the 5-byte NOP'"
 ktap_check "refused: a name reused with another signature" sh -c "dmesg | grep -q 'module markers_badsec: marker sample_tick has signature \"I\" here but \"LcL\" elsewhere'"
 ktap_check "the sample's marker keeps its one site" test "$(awk '$1 == "sample_tick" { print $3 }' $ctl)" = 1

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A marker: every site of one name, in every module, with its probes and
+//! the dispatch its sites call.
+
+use kernel::prelude::*;
+
+use crate::probes::{self, Dispatch, Hub, ProbeArray};
+
+/// A marker.
+///
+/// # Invariants
+///
+/// Boxed, so `hub`, `count_disp` and `multi_disp` keep their addresses: the
+/// dispatchers' data points at `hub`, and site states point at the
+/// dispatches. `direct` is `Some(key)` whenever one of the marker's
+/// trampolines may jump straight to the probe `key` (see `tramps.rs`).
+pub(crate) struct Marker {
+    /// The name, without NUL.
+    pub(crate) name: KVec<u8>,
+    /// The format string of the first descriptor seen, without NUL.
+    pub(crate) format: KVec<u8>,
+    /// The argument signature, NUL-padded.
+    pub(crate) sig: [u8; 16],
+    /// Enabled explicitly (`markers_enable()`, the control file).
+    pub(crate) explicit: bool,
+    /// Scratch: `explicit` before the operation in progress.
+    pub(crate) was_explicit: bool,
+    /// Attached probes registered with `MARKERS_PROBE_ENABLE`.
+    pub(crate) enable_refs: usize,
+    /// The attached probes and the hit count, for the dispatchers.
+    pub(crate) hub: Hub,
+    /// The dispatch without probes: `count_hit` on `hub`.
+    count_disp: Dispatch,
+    /// The dispatch for several probes: `fire_multi` on `hub`.
+    multi_disp: Dispatch,
+    /// The probe (handler, data) some trampolines may jump to directly.
+    pub(crate) direct: Option<(usize, usize)>,
+    /// Number of registered sites.
+    pub(crate) nsites: usize,
+    /// Selected by the registry operation in progress.
+    pub(crate) touched: bool,
+    /// Scratch: its trampolines must leave their probe in this operation.
+    pub(crate) leaving: bool,
+}
+
+impl Drop for Marker {
+    fn drop(&mut self) {
+        // A marker is dropped only when its last site has gone, after the
+        // grace period that unpublished the sites: no enabled block can
+        // still read its array.
+        drop(self.hub.publish(None));
+    }
+}
+
+impl Marker {
+    /// A marker without sites or probes.
+    pub(crate) fn new(name: &[u8], format: &[u8], sig: &[u8; 16]) -> Result<KBox<Self>> {
+        let mut n = KVec::new();
+        n.extend_from_slice(name, GFP_KERNEL)?;
+        let mut f = KVec::new();
+        f.extend_from_slice(format, GFP_KERNEL)?;
+        let mut b = KBox::new(
+            Self {
+                name: n,
+                format: f,
+                sig: *sig,
+                explicit: false,
+                was_explicit: false,
+                enable_refs: 0,
+                hub: Hub::new(),
+                count_disp: Dispatch {
+                    func: probes::count_hit,
+                    data: core::ptr::null_mut(),
+                },
+                multi_disp: Dispatch {
+                    func: probes::fire_multi,
+                    data: core::ptr::null_mut(),
+                },
+                direct: None,
+                nsites: 0,
+                touched: false,
+                leaving: false,
+            },
+            GFP_KERNEL,
+        )?;
+        // INVARIANT: the dispatchers get the hub's final (boxed) address.
+        let hub = core::ptr::addr_of!(b.hub) as *mut core::ffi::c_void;
+        b.count_disp.data = hub;
+        b.multi_disp.data = hub;
+        Ok(b)
+    }
+
+    /// The dispatch its sites call now: the only attached probe, or one of
+    /// the marker's own dispatchers. Valid until the next `publish` on this
+    /// marker plus a grace period.
+    pub(crate) fn current_disp(&self) -> *mut Dispatch {
+        let d = match self.hub.array() {
+            Some(a) => a.single().unwrap_or(&self.multi_disp),
+            None => &self.count_disp,
+        };
+        d.cast_mut()
+    }
+
+    /// The published probe array, if any.
+    pub(crate) fn array(&self) -> Option<&ProbeArray> {
+        self.hub.array()
+    }
+
+    /// The (handler, data) its trampolines should jump to directly: its only
+    /// attached probe, if it has exactly one.
+    pub(crate) fn wanted_direct(&self) -> Option<(usize, usize)> {
+        self.array().and_then(ProbeArray::single_key)
+    }
+
+    /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
+    pub(crate) fn armed(&self) -> bool {
+        self.explicit || self.enable_refs > 0
+    }
+
+    /// Times an enabled site of this marker ran through a dispatcher.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hub.hits.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The signature as text, without NULs.
+    pub(crate) fn sig_str(&self) -> &[u8] {
+        let n = self.sig.iter().position(|&b| b == 0).unwrap_or(16);
+        &self.sig[..n]
+    }
+}

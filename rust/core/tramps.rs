@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Trampolines: the 5-byte `jmp` each `mark!` invocation's enabled block
+//! calls. Disabled (in the patcher's terms) it jumps to
+//! `markers_call_indirect`, which calls the site state's dispatch; enabled,
+//! it jumps straight to the marker's only probe.
+//!
+//! # The rule
+//!
+//! A trampoline jumps to a probe only while its invocation's dispatch is
+//! exactly that probe: the enabled block loads the dispatch's data into the
+//! probe's first argument before calling the trampoline, so a trampoline
+//! pointing at probe A while the block loaded B's dispatch would run A with
+//! B's data. Hence:
+//!
+//! 1. before a marker's dispatch changes away from its direct probe, its
+//!    trampolines go back to the indirect path ([`leave`]), and the change
+//!    is made only if every one of them did (a trampoline that could not be
+//!    rewritten still jumps to the old probe: the old dispatch then stays
+//!    published and the change fails);
+//! 2. after a new single-probe dispatch is published, a grace period passes
+//!    (no CPU still holds the previous dispatch) before the trampolines are
+//!    pointed at the probe ([`point`]); one that cannot be rewritten stays
+//!    indirect, which is slower but always correct.
+//!
+//! The patcher's `ENABLED` bit of a trampoline says what it does, even after
+//! a failed write (see "When a write fails" in `patcher.rs`).
+
+use kernel::prelude::*;
+
+use crate::patcher::{self, Site, BROKEN, RETIRED};
+use core::sync::atomic::Ordering;
+
+/// Whether trampoline `t` may jump to a probe directly.
+pub(crate) fn is_direct(t: &Site) -> bool {
+    t.enabled() && t.state.load(Ordering::Relaxed) & RETIRED == 0
+}
+
+/// Sends every trampoline of `tramps` that jumps to a probe back to the
+/// indirect path, in one pass (one pass per trampoline, allocating nothing,
+/// when there is no memory for a batch). The caller checks [`is_direct`]
+/// afterwards: a trampoline whose rewrite failed still jumps to its probe.
+pub(crate) fn leave<'a>(tramps: impl Iterator<Item = &'a Site> + Clone) {
+    let n = tramps.clone().filter(|t| is_direct(t)).count();
+    if n == 0 {
+        return;
+    }
+    let mut batch = KVec::new();
+    if batch.reserve(n, GFP_KERNEL).is_ok() {
+        for t in tramps.filter(|t| is_direct(t)) {
+            // Capacity reserved: cannot fail.
+            let _ = batch.push((t, false), GFP_KERNEL);
+        }
+        patcher::apply(&batch);
+    } else {
+        for t in tramps.filter(|t| is_direct(t)) {
+            patcher::apply(&[(t, false)]);
+        }
+    }
+}
+
+/// Points the trampolines of `tramps` that are not direct yet at their
+/// probe, in one pass. The caller guarantees that no CPU still holds another
+/// dispatch of their markers (rule 2). Without memory, nothing changes.
+pub(crate) fn point<'a>(tramps: impl Iterator<Item = (&'a Site, usize)> + Clone) {
+    let todo = |&(t, _): &(&Site, usize)| {
+        !t.enabled() && t.state.load(Ordering::Relaxed) & (BROKEN | RETIRED) == 0
+    };
+    let n = tramps.clone().filter(todo).count();
+    if n == 0 {
+        return;
+    }
+    let mut batch = KVec::new();
+    if batch.reserve(n, GFP_KERNEL).is_err() {
+        pr_warn!(
+            "no memory to point {} trampolines at their probe: they stay indirect\n",
+            n
+        );
+        return;
+    }
+    for (t, func) in tramps.filter(todo) {
+        // Before the pass: a trap emulates the new target. While the
+        // trampoline is not enabled the target is unused.
+        t.target.store(func, Ordering::Release);
+        // Capacity reserved: cannot fail.
+        let _ = batch.push((t, true), GFP_KERNEL);
+    }
+    patcher::apply(&batch);
+}
