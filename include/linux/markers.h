@@ -137,7 +137,8 @@ struct markers_probe {
  *
  * Return: 0; -EINVAL for a malformed name or signature, unknown flags, or a
  * signature that differs from the loaded marker's; -EEXIST when the same
- * (name, func, data) is already registered; -ENOMEM.
+ * (name, func, data) is already registered; -ENOMEM; -EIO when a trampoline
+ * of the marker cannot be rewritten (a text write failed; nothing changed).
  */
 int markers_probe_register_many(const struct markers_probe *probes,
 				unsigned int n);
@@ -148,8 +149,15 @@ int markers_probe_register_many(const struct markers_probe *probes,
  * @n: how many
  *
  * All or nothing (-ENOENT if one is not registered), one patch pass, one
- * grace period: when it returns, no handler of the batch is running or will
- * run, and their data may be freed.  Context: process, may sleep.
+ * grace period: when it returns 0, no handler of the batch is running or
+ * will run, and their data may be freed.  Never fails for lack of memory.
+ * Context: process, may sleep.
+ *
+ * Return: 0; -EINVAL for a malformed entry; -ENOENT; -EIO when a trampoline
+ * that calls one of them directly cannot be rewritten (a text write failed):
+ * then the probes stay registered and may still run, so their data must not
+ * be freed.  A module that unloads anyway is detached by markers.ko when it
+ * goes, which retries for a second.
  */
 int markers_probe_unregister_many(const struct markers_probe *probes,
 				  unsigned int n);

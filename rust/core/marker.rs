@@ -24,8 +24,6 @@ pub(crate) struct Marker {
     pub(crate) sig: [u8; 16],
     /// Enabled explicitly (`markers_enable()`, the control file).
     pub(crate) explicit: bool,
-    /// Scratch: `explicit` before the operation in progress.
-    pub(crate) was_explicit: bool,
     /// Attached probes registered with `MARKERS_PROBE_ENABLE`.
     pub(crate) enable_refs: usize,
     /// The attached probes and the hit count, for the dispatchers.
@@ -66,7 +64,6 @@ impl Marker {
                 format: f,
                 sig: *sig,
                 explicit: false,
-                was_explicit: false,
                 enable_refs: 0,
                 hub: Hub::new(),
                 count_disp: Dispatch {

@@ -353,24 +353,38 @@ impl Registry {
         // it, so detach them now (and wait a grace period) instead of calling
         // into freed memory. Its exit() has run; its text is still mapped.
         let regions = Regions::of(m);
-        let mut leaked = 0;
-        for p in self.probes.iter_mut() {
-            if regions.contains(p.func as usize, 1) || regions.contains(p.data as usize, 1) {
-                p.dying = true;
-                leaked += 1;
+        let mark = |probes: &mut KVec<Probe>| {
+            let mut n = 0;
+            for p in probes.iter_mut() {
+                if regions.contains(p.func as usize, 1) || regions.contains(p.data as usize, 1) {
+                    p.dying = true;
+                    n += 1;
+                }
             }
-        }
+            n
+        };
+        let leaked = mark(&mut self.probes);
         if leaked > 0 {
             pr_warn!(
                 "module {} is going with {} probes registered; unregistering them\n",
                 module_name(m),
                 leaked
             );
-            if self.remove_dying().is_err() {
-                pr_crit!(
-                    "module {}: a trampoline still jumps into it and cannot be rewritten; its probes stay attached\n",
-                    module_name(m)
-                );
+            // Only a trampoline that cannot be rewritten fails this; the
+            // module's text is about to be freed, so try for a second.
+            let mut tries = 0;
+            while self.remove_dying().is_err() {
+                tries += 1;
+                if tries == 50 {
+                    pr_crit!(
+                        "module {}: a trampoline still jumps into it and cannot be rewritten; its probes stay attached\n",
+                        module_name(m)
+                    );
+                    break;
+                }
+                // SAFETY: plain sleep in process context.
+                unsafe { bindings::msleep(20) };
+                mark(&mut self.probes);
             }
         }
         if let Some(i) = self.clients.iter().position(|c| c.module == m) {
@@ -440,9 +454,10 @@ impl Registry {
     ///
     /// A malformed name fails the call with `EINVAL`, an unknown one with
     /// `ENOENT`, before anything changes. Returns the number of sites that
-    /// could not be patched (they are logged, and the markers are put back
-    /// as they were). A marker disabled here stays armed while an enabling
-    /// probe is attached.
+    /// could not be patched: they are logged, the others are patched, and
+    /// the next pass retries those whose write failed (a site refused for
+    /// foreign bytes is never written again). A marker disabled here stays
+    /// armed while an enabling probe is attached.
     pub(crate) fn set_enabled(&mut self, names: &[&[u8]], enable: bool) -> Result<usize> {
         for name in names {
             if !valid_name(name) {
@@ -453,23 +468,11 @@ impl Registry {
             }
         }
         for m in self.markers.iter_mut() {
-            m.touched = names.contains(&m.name.as_slice());
-            if m.touched {
-                m.was_explicit = m.explicit;
+            if names.contains(&m.name.as_slice()) {
                 m.explicit = enable;
             }
         }
-        let refused = self.reconcile();
-        if refused > 0 {
-            // Put the markers back as they were (best effort: the sites that
-            // were patched are patched back).
-            for m in self.markers.iter_mut().filter(|m| m.touched) {
-                m.explicit = m.was_explicit;
-            }
-            self.reconcile();
-        }
-        self.untouch();
-        Ok(refused)
+        Ok(self.reconcile())
     }
 
     /// Patches every site whose state differs from its marker's arming (or

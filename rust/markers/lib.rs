@@ -48,3 +48,7 @@ pub mod __private {
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
     pub use crate::site::{bytes, check_format, check_name, fire, ALT_NEVER};
 }
+
+/// Prefix of the crate's own log lines (`pr_err!` in `Probe`'s drop).
+#[doc(hidden)]
+pub const __LOG_PREFIX: &[u8] = b"markers\0";

@@ -270,7 +270,8 @@ unsafe extern "C" fn trampoline<A: ProbeArgs, D>(
 /// `trampoline::<A, D>` until drop.
 pub struct Probe<A: ProbeArgs, D> {
     name: &'static CStr,
-    inner: KBox<Inner<A, D>>,
+    /// Dropped only once unregistered (leaked if that fails).
+    inner: core::mem::ManuallyDrop<KBox<Inner<A, D>>>,
 }
 
 // SAFETY: the handler runs on any CPU with shared access to `D`.
@@ -306,7 +307,10 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
             return Err(Error::from_errno(r));
         }
         // INVARIANT: registered above.
-        Ok(Self { name, inner })
+        Ok(Self {
+            name,
+            inner: core::mem::ManuallyDrop::new(inner),
+        })
     }
 
     fn raw(&self, flags: u32) -> RawProbe {
@@ -314,7 +318,7 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
             name: self.name.as_ptr().cast(),
             sig: A::SIG.as_ptr(),
             func: Some(trampoline::<A, D>),
-            data: &*self.inner as *const Inner<A, D> as *mut c_void,
+            data: &**self.inner as *const Inner<A, D> as *mut c_void,
             flags,
         }
     }
@@ -342,12 +346,24 @@ impl<A: ProbeArgs, D> Drop for Probe<A, D> {
             name: self.name.as_ptr().cast(),
             sig: core::ptr::null(),
             func: Some(trampoline::<A, D>),
-            data: &*self.inner as *const Inner<A, D> as *mut c_void,
+            data: &**self.inner as *const Inner<A, D> as *mut c_void,
             flags: 0,
         };
         // SAFETY: one valid entry. Unregistering waits a grace period: after
-        // it, the handler no longer runs and `inner` may be dropped. An error
-        // means markers.ko already unregistered it (and logged why).
-        let _ = unsafe { markers_probe_unregister_many(&raw, 1) };
+        // it, the handler no longer runs and `inner` may be dropped.
+        let r = unsafe { markers_probe_unregister_many(&raw, 1) };
+        // `-ENOENT`: markers.ko already unregistered it (the unload safety
+        // net, which waited a grace period too). Any other error means the
+        // handler may still run with `inner`: leak it rather than free it.
+        if r != 0 && r != kernel::error::code::ENOENT.to_errno() {
+            pr_err!(
+                "cannot unregister a probe on {} ({}); leaking its data\n",
+                self.name.to_str().unwrap_or("?"),
+                r
+            );
+            return;
+        }
+        // SAFETY: dropped once, here; the handler no longer runs.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.inner) };
     }
 }

@@ -52,7 +52,11 @@ static int __init tracer_c_init(void)
 static void __exit tracer_c_exit(void)
 {
 	/* Waits for running handlers: afterwards nothing calls into us. */
-	markers_probe_unregister_many(probes, ARRAY_SIZE(probes));
+	int ret = markers_probe_unregister_many(probes, ARRAY_SIZE(probes));
+
+	/* Our data is static: markers.ko detaches us when we go, if need be. */
+	if (ret)
+		pr_err("cannot unregister probes: %d\n", ret);
 	pr_info("C tracer unloading: sample_tick %lld hits, sample_loop %lld hits (sum of i %lld)\n",
 		atomic64_read(&tick_hits), atomic64_read(&loop_hits),
 		atomic64_read(&loop_sum));
