@@ -316,8 +316,8 @@ macro_rules! mark {
         }
 
         /// The call of the enabled block: through the invocation's
-        /// trampoline, with the dispatch in `%rax` (for
-        /// `markers_call_indirect`) and the C arguments of a probe.
+        /// trampoline, with the C arguments of a probe and the dispatch as
+        /// a fourth argument (for `markers_call_indirect`).
         #[inline(always)]
         fn __mk_call<A: $crate::Args>(
             _: ::core::marker::PhantomData<A>,
@@ -327,20 +327,22 @@ macro_rules! mark {
             nslots: u32,
         ) {
             // SAFETY: calls the trampoline emitted with this invocation's
-            // descriptor, which jumps to `markers_call_indirect` or to the
-            // marker's only probe, both C-ABI functions of these arguments
-            // (`%rax` is ignored by the probe); every caller-saved register
-            // is declared clobbered.
+            // descriptor, which jumps to `markers_call_indirect` (a C
+            // function of these four arguments) or to the marker's only
+            // probe (a C function of the first three, which ignores
+            // `%rcx`, a caller-saved argument register); every
+            // caller-saved register is declared clobbered, `%rcx`
+            // included.
             unsafe {
                 ::core::arch::asm!(
                     "call {state}.mktramp.{sig0}.{sig1}",
                     state = sym __MK_STATE,
                     sig0 = const <A as $crate::Args>::SIG0,
                     sig1 = const <A as $crate::Args>::SIG1,
-                    in("rax") disp,
                     in("rdi") data,
                     in("rsi") slots,
                     in("edx") nslots,
+                    in("rcx") disp,
                     clobber_abi("C"),
                 );
             }
