@@ -46,5 +46,5 @@ pub use probe::Probe;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
-    pub use crate::site::{bytes, check_format, check_name, fire, JumpKey, ALT_NEVER};
+    pub use crate::site::{bytes, check_format, check_name, fire, JumpKey};
 }

@@ -16,18 +16,15 @@
 //!   loader registers the entry, so `jump_label_text_reserved()` is true for
 //!   the site and `register_kprobe()` refuses it (optprobes do not cover it
 //!   either); the patcher rewrites sites without `text_mutex`, which an
-//!   armed kprobe's int3 would race;
+//!   armed kprobe's int3 would race.
+//!   objtool, which learns control flow only from sections it knows, learns
+//!   the edge from the site to the enabled block from this entry too, so it
+//!   validates the block and emits its ORC unwind data;
 //! - the invocation's 5-byte trampoline in `.kprobes.text`, which the module
 //!   loader puts on the kprobe blacklist, for the same reason;
-//! - for objtool, which learns control flow only from sections it knows: an
-//!   `.altinstructions` entry whose replacement is the `jmp` to the enabled
-//!   block and whose condition is never true (`ALT_NOT(X86_FEATURE_ALWAYS)`),
-//!   so objtool sees the edge, validates the block and emits its ORC unwind
-//!   data, while the module loader never applies it; and `.discard.noendbr`
-//!   entries for the site and the block, which are jump targets, not
-//!   indirect-call targets. 19 bytes per site stay in the module
-//!   (`.altinstructions` and `.altinstr_replacement`); the rest is discarded
-//!   at link time;
+//! - for objtool's IBT check, `.discard.noendbr` entries for the site and
+//!   the block, which are jump targets, not indirect-call targets (discarded
+//!   at link time);
 //! - a reference to `__markers_start`, which only the client linker script
 //!   defines, and through the descriptor one to `markers_abi_version`, which
 //!   only `markers.ko` exports: a module built without the boilerplate fails
@@ -40,10 +37,6 @@ use core::mem::MaybeUninit;
 
 use crate::section::{Dispatch, SiteState};
 use crate::Args;
-
-/// `.altinstructions` feature word that is never true:
-/// `ALT_NOT(X86_FEATURE_ALWAYS)`, `(1 << 16) | (3 * 32 + 21)`.
-pub const ALT_NEVER: u32 = (1 << 16) | (3 * 32 + 21);
 
 /// A `mark!` invocation's jump-label key: a zeroed `struct static_key`
 /// (disabled, default false) that nothing ever enables.
@@ -323,25 +316,13 @@ macro_rules! mark {
                     ".long {block} - .",
                     ".quad {state}.mkdesc.{sig0}.{sig1} - .",
                     ".popsection",
-                    // Its jump-label entry: reserved text for kprobes.
+                    // Its jump-label entry: reserved text for kprobes, and
+                    // the edge to the block for objtool.
                     ".pushsection __jump_table, \"aw\"",
                     ".balign 8",
                     ".long 2b - .",
                     ".long {block} - .",
                     ".quad {key} - .",
-                    ".popsection",
-                    // objtool: the edge to the block, never applied.
-                    ".pushsection .altinstr_replacement, \"ax\"",
-                    "3: .byte 0xe9",
-                    ".long {block} - . - 4",
-                    "4:",
-                    ".popsection",
-                    ".pushsection .altinstructions, \"a\"",
-                    ".long 2b - .",
-                    ".long 3b - .",
-                    ".long {alt_never}",
-                    ".byte 5",
-                    ".byte 4b - 3b",
                     ".popsection",
                     ".pushsection .discard.noendbr",
                     ".long 2b",
@@ -360,7 +341,6 @@ macro_rules! mark {
                     nargs = const <A as $crate::Args>::NARGS,
                     sig0 = const <A as $crate::Args>::SIG0,
                     sig1 = const <A as $crate::Args>::SIG1,
-                    alt_never = const $crate::__private::ALT_NEVER,
                     block = label { return true; },
                     options(nostack, preserves_flags),
                 );
