@@ -391,7 +391,7 @@ fn run(t: &mut Ktap) {
         hits(c"test_stack") == 1 && saw_target && saw_caller,
     );
 
-    // 16-20: 3 CPUs run a site while this CPU toggles it.
+    // 19-24: 3 CPUs run a site while this CPU toggles it.
     // SAFETY: a plain read of a module parameter.
     let toggles = unsafe { markers_test_toggles };
     // SAFETY: a plain read of the online CPU count.
