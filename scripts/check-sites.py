@@ -10,7 +10,10 @@ entry's relocation and check that:
 - no instruction in the 16 bytes before the site refers to the site's own
   data (a relocation against a mark! static or descriptor): the disabled
   path has no marker-related load or compare;
-- the jump target lies in the same section as the site.
+- the jump target lies in the same section as the site;
+- the site has a __jump_table entry (struct jump_entry) with the same jump
+  target and the branch and init flags clear: it keeps kprobes off the site
+  and tells objtool about the edge to the block (rust/markers/site.rs).
 
 Prints one line per site with the disassembly leading up to it, a summary,
 and exits non-zero on any failure.
@@ -99,12 +102,33 @@ def context(ko, section, site):
     return [f"(no instruction starts at {site:#x})"]
 
 
+def jump_entries(elf):
+    """{(section, site offset): (target (section, offset), key flags)} of
+    the module's __jump_table."""
+    idx = elf.section("__jump_table")
+    if idx is None:
+        return {}
+    by_off = {off: (typ, sym, add) for off, typ, sym, add in elf.relas(idx)}
+    out = {}
+    for e in range(elf.sections[idx]["size"] // ENTRY_SIZE):
+        code = by_off.get(e * ENTRY_SIZE)
+        target = by_off.get(e * ENTRY_SIZE + 4)
+        key = by_off.get(e * ENTRY_SIZE + 8)
+        if not code or not target or not key:
+            continue
+        c, t = elf.symbol(code[1]), elf.symbol(target[1])
+        out[(c["shndx"], c["value"] + code[2])] = (
+            (t["shndx"], t["value"] + target[2]), key[2] & 3)
+    return out
+
+
 def check(ko, quiet):
     elf = Elf(ko)
     idx = elf.section("__markers")
     if idx is None:
         print(f"{ko}: no __markers section")
         return 0, 0
+    jumps = jump_entries(elf)
     relas = elf.relas(idx)
     by_off = {off: (typ, sym, add) for off, typ, sym, add in relas}
     n = elf.sections[idx]["size"] // ENTRY_SIZE
@@ -127,6 +151,11 @@ def check(ko, quiet):
             problems.append(f"bytes {elf.bytes_of(sec, site, 5).hex(' ')} are not the NOP")
         if tsym["shndx"] != sec:
             problems.append("jump target in another section")
+        jump = jumps.get((sec, site))
+        if jump is None:
+            problems.append("no __jump_table entry")
+        elif jump != ((tsym["shndx"], tsym["value"] + target[2]), 0):
+            problems.append("__jump_table entry with another target or flags set")
         # What refers to marker data just before the site?
         text_relas = elf.relas(sec)
         for off, typ, sym, add in text_relas:
@@ -140,7 +169,7 @@ def check(ko, quiet):
             print(f"not ok {label}: " + "; ".join(problems))
             failed += 1
         else:
-            print(f"ok {label}: 5-byte NOP")
+            print(f"ok {label}: 5-byte NOP, in __jump_table")
             passed += 1
         if not quiet or problems:
             for line in ctx:

@@ -12,9 +12,25 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
+# The enabled block of a site addresses per-CPU variables as %gs:symbol
+# (rust/markers/site.rs), which is right only where x86-64 per-CPU data is
+# zero-based: the per-CPU section linked at address 0 (6.12's
+# arch/x86/kernel/vmlinux.lds.S; later mainline kernels change this).
+check_percpu() {
+	local map=$1/System.map start
+	[ -f "$map" ] || die "$1 has no System.map: build the kernel first"
+	start=$(sed -n 's/^\([0-9a-f]*\) . __per_cpu_start$/\1/p' "$map")
+	[ -n "$start" ] || die "$1: no __per_cpu_start in System.map"
+	[[ $start =~ ^0+$ ]] ||
+		die "$1 does not have zero-based per-CPU data (__per_cpu_start is 0x$start, not 0): the enabled block's %gs:symbol per-CPU accesses assume 6.12's x86-64 layout"
+}
+
 if [ -z "${KDIR:-}" ]; then
 	"$here/setup-toolchain.sh" >&2
-	exec "$here/build-kernel.sh"
+	kdir=$("$here/build-kernel.sh")
+	check_percpu "$kdir"
+	echo "$kdir"
+	exit 0
 fi
 
 [ -x /usr/bin/rustc ] || "$here/setup-toolchain.sh" >&2
@@ -33,6 +49,8 @@ opt() { sed -n "s/^$1=//p" "$cfg" | tr -d '"'; }
 	die "KDIR=$kdir lacks CONFIG_MODULES=y and CONFIG_MODULE_UNLOAD=y"
 [ "$(opt CONFIG_SMP)" = y ] ||
 	die "KDIR=$kdir lacks CONFIG_SMP=y: enabled sites use %gs-relative per-CPU counters"
+[ "$(opt CONFIG_JUMP_LABEL)" = y ] ||
+	die "KDIR=$kdir lacks CONFIG_JUMP_LABEL=y: sites are kept safe from kprobes through the jump-label table"
 [ "$(opt CONFIG_KALLSYMS)" = y ] ||
 	die "KDIR=$kdir lacks CONFIG_KALLSYMS=y: the registry finds sections through module symbols"
 
@@ -48,4 +66,5 @@ have=$(/usr/bin/rustc --version)
 	die "KDIR=$kdir was built by '$want' but the project builds with '$have' (/usr/bin/rustc); modules must be built by the kernel's own compiler"
 [ -f "$kdir/rust/libkernel.rmeta" ] ||
 	die "KDIR=$kdir has no rust/libkernel.rmeta: build the kernel with CONFIG_RUST=y first"
+check_percpu "$kdir"
 echo "$kdir"

@@ -103,6 +103,26 @@ EXPORT_SYMBOL_GPL(markers_probe_state);
 EXPORT_SYMBOL_GPL(markers_probe_synchronize);
 
 /*
+ * Where a marker's trampolines jump while the marker does not have exactly
+ * one probe attached (a dispatcher of markers.ko runs several probes, or
+ * counts the hit when there is none).  The enabled block calls the
+ * trampoline with a probe's three arguments and the site's dispatch as the
+ * fourth (rust/markers/site.rs); a probe reached directly through a patched
+ * trampoline ignores that fourth argument.  The call below is an ordinary
+ * compiler-emitted indirect call: through the retpoline thunk under
+ * MITIGATION_RETPOLINE, type-checked (kCFI, FineIBT) under CFI_CLANG.  The
+ * registry checks at load that every trampoline jumps here.  notrace: it is
+ * part of the enabled path, as the trampoline that jumps here is.
+ */
+notrace void markers_call_indirect(void *data, const u64 *slots,
+				   unsigned int nslots,
+				   const struct markers_dispatch *d)
+{
+	d->func(data, slots, nslots);
+}
+EXPORT_SYMBOL_GPL(markers_call_indirect);
+
+/*
  * Nesting of enabled blocks on each CPU (a probe that hits markers that hit
  * markers...).  The block increments it with `incb` after disabling
  * preemption and bails out on signed overflow (`jo`): biased so that the

@@ -7,12 +7,28 @@
 
 #include <linux/types.h>
 
+#include <linux/markers.h>
+
 struct module;
 struct pt_regs;
 
 /* Defined in Rust (rust/core/). */
 bool markers_int3(struct pt_regs *regs);
 int markers_module_event(unsigned long action, struct module *mod);
+
+/*
+ * What an enabled block calls: a handler and its data, immutable once
+ * published.  Layout shared with the client crate (rust/markers/section.rs
+ * `Dispatch`) and the probes of markers.ko (rust/core/probes.rs).
+ */
+struct markers_dispatch {
+	markers_probe_fn func;
+	void *data;
+};
+
+/* Defined in C (markers_glue.c), called from marker sites. */
+void markers_call_indirect(void *data, const u64 *slots, unsigned int nslots,
+			   const struct markers_dispatch *d);
 
 /* Defined in C (markers_glue.c), called from Rust. */
 int markers_glue_init(void);

@@ -46,7 +46,7 @@ pub use probe::Probe;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
-    pub use crate::site::{bytes, check_format, check_name, fire, ALT_NEVER};
+    pub use crate::site::{bytes, check_format, check_name, fire, JumpKey};
 }
 
 /// Prefix of the crate's own log lines (`pr_err!` in `Probe`'s drop).

@@ -110,7 +110,9 @@ pub struct RawDesc {
 const _: () = assert!(core::mem::size_of::<RawDesc>() == 72);
 
 /// What an enabled block calls: a handler and its data, immutable once
-/// published (`struct markers_dispatch`).
+/// published (`struct markers_dispatch` in `rust/core/markers_glue.h`; the
+/// enabled block passes it to `markers_call_indirect` as its fourth
+/// argument).
 #[repr(C)]
 pub struct Dispatch {
     /// Called with `data` and the hit's argument slots.

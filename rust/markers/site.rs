@@ -11,29 +11,65 @@
 //!   (`.ifndef` on a symbol named after the invocation's state static and the
 //!   signature: a site in a generic function instantiated with two
 //!   signatures gets two descriptors, and the registry refuses the second);
-//! - for objtool, which learns control flow only from sections it knows: an
-//!   `.altinstructions` entry whose replacement is the `jmp` to the enabled
-//!   block and whose condition is never true (`ALT_NOT(X86_FEATURE_ALWAYS)`),
-//!   so objtool sees the edge, validates the block and emits its ORC unwind
-//!   data, while the module loader never applies it; and `.discard.noendbr`
-//!   entries for the site and the block, which are jump targets, not
-//!   indirect-call targets. 19 bytes per site stay in the module
-//!   (`.altinstructions` and `.altinstr_replacement`); the rest is discarded
-//!   at link time;
+//! - the site's 16-byte `struct jump_entry` in the kernel's `__jump_table`,
+//!   for the invocation's [`JumpKey`], which is never enabled: the module
+//!   loader registers the entry, so `jump_label_text_reserved()` is true for
+//!   the site and `register_kprobe()` refuses it (optprobes do not cover it
+//!   either); the patcher rewrites sites without `text_mutex`, which an
+//!   armed kprobe's int3 would race.
+//!   objtool, which learns control flow only from sections it knows, learns
+//!   the edge from the site to the enabled block from this entry too, so it
+//!   validates the block and emits its ORC unwind data;
+//! - the invocation's 5-byte trampoline in `.kprobes.text`, which the module
+//!   loader puts on the kprobe blacklist, for the same reason;
+//! - for objtool's IBT check, `.discard.noendbr` entries for the site and
+//!   the block, which are jump targets, not indirect-call targets (discarded
+//!   at link time);
 //! - a reference to `__markers_start`, which only the client linker script
 //!   defines, and through the descriptor one to `markers_abi_version`, which
 //!   only `markers.ko` exports: a module built without the boilerplate fails
 //!   at modpost instead of silently losing its markers.
 
+use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 use crate::section::{Dispatch, SiteState};
 use crate::Args;
 
-/// `.altinstructions` feature word that is never true:
-/// `ALT_NOT(X86_FEATURE_ALWAYS)`, `(1 << 16) | (3 * 32 + 21)`.
-pub const ALT_NEVER: u32 = (1 << 16) | (3 * 32 + 21);
+/// A `mark!` invocation's jump-label key: a zeroed `struct static_key`
+/// (disabled, default false) that nothing ever enables.
+///
+/// Each site of the invocation has a `__jump_table` entry for it (branch and
+/// init flags clear), only so that the kernel treats the site as reserved
+/// text (`jump_label_text_reserved()`: no kprobe, no optprobe). The kernel
+/// never patches these entries: `jump_label_add_module()` finds the key
+/// inside the module and only records the module's entries in it
+/// (`static_key_set_entries()`), and a key that is not enabled needs no
+/// update. The key lives in the client module, one per invocation, rather
+/// than one exported by `markers.ko`: a key outside the module would make
+/// `jump_label_add_module()` allocate a `struct static_key_mod` for every
+/// client (a new way for a load to fail) and chain every client's entries on
+/// a key of another module. The cost is 16 bytes per invocation in `.bss`.
+/// objtool leaves the sites alone: it rewrites a jump-label site only when
+/// the entry's init flag is set (`handle_jump_alt`), and learns the edge
+/// from the site to the enabled block from the entry.
+#[repr(transparent)]
+pub struct JumpKey(UnsafeCell<MaybeUninit<kernel::bindings::static_key>>);
+
+// SAFETY: Rust code never reads or writes the key; only the kernel's
+// jump-label code does, under its `jump_label_mutex`.
+unsafe impl Sync for JumpKey {}
+
+impl JumpKey {
+    /// A disabled key without entries: all zeroes (`STATIC_KEY_INIT_FALSE`).
+    #[allow(clippy::new_without_default)]
+    #[inline]
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new(MaybeUninit::zeroed()))
+    }
+}
 
 /// Copies a `&str` into a byte array of exactly its length (for the name and
 /// format statics of a site).
@@ -230,6 +266,7 @@ macro_rules! mark {
         static __MK_NAME_BYTES: [u8; __MK_NAME.len()] = $crate::__private::bytes(__MK_NAME);
         static __MK_FMT_BYTES: [u8; __MK_FMT.len()] = $crate::__private::bytes(__MK_FMT);
         static __MK_STATE: $crate::__private::SiteState = $crate::__private::SiteState::new();
+        static __MK_KEY: $crate::__private::JumpKey = $crate::__private::JumpKey::new();
 
         /// The site. Generic over the argument tuple so that the signature
         /// is computed from the arguments' types without evaluating them.
@@ -257,8 +294,9 @@ macro_rules! mark {
                     ".quad {sig1}",
                     ".quad {state}.mktramp.{sig0}.{sig1}",
                     ".popsection",
-                    // The trampoline the enabled block calls.
-                    ".pushsection .text.markers_tramp, \"ax\"",
+                    // The trampoline the enabled block calls, on the
+                    // kprobe blacklist.
+                    ".pushsection .kprobes.text, \"ax\"",
                     ".type {state}.mktramp.{sig0}.{sig1}, @function",
                     "{state}.mktramp.{sig0}.{sig1}:",
                     ".byte 0xe9",
@@ -278,18 +316,13 @@ macro_rules! mark {
                     ".long {block} - .",
                     ".quad {state}.mkdesc.{sig0}.{sig1} - .",
                     ".popsection",
-                    // objtool: the edge to the block, never applied.
-                    ".pushsection .altinstr_replacement, \"ax\"",
-                    "3: .byte 0xe9",
-                    ".long {block} - . - 4",
-                    "4:",
-                    ".popsection",
-                    ".pushsection .altinstructions, \"a\"",
+                    // Its jump-label entry: reserved text for kprobes, and
+                    // the edge to the block for objtool.
+                    ".pushsection __jump_table, \"aw\"",
+                    ".balign 8",
                     ".long 2b - .",
-                    ".long 3b - .",
-                    ".long {alt_never}",
-                    ".byte 5",
-                    ".byte 4b - 3b",
+                    ".long {block} - .",
+                    ".quad {key} - .",
                     ".popsection",
                     ".pushsection .discard.noendbr",
                     ".long 2b",
@@ -302,12 +335,12 @@ macro_rules! mark {
                     name = sym __MK_NAME_BYTES,
                     fmt = sym __MK_FMT_BYTES,
                     state = sym __MK_STATE,
+                    key = sym __MK_KEY,
                     magic = const $crate::__private::DESC_MAGIC,
                     layout = const $crate::__private::DESC_LAYOUT,
                     nargs = const <A as $crate::Args>::NARGS,
                     sig0 = const <A as $crate::Args>::SIG0,
                     sig1 = const <A as $crate::Args>::SIG1,
-                    alt_never = const $crate::__private::ALT_NEVER,
                     block = label { return true; },
                     options(nostack, preserves_flags),
                 );
@@ -316,8 +349,8 @@ macro_rules! mark {
         }
 
         /// The call of the enabled block: through the invocation's
-        /// trampoline, with the dispatch in `%rax` (for
-        /// `markers_call_indirect`) and the C arguments of a probe.
+        /// trampoline, with the C arguments of a probe and the dispatch as
+        /// a fourth argument (for `markers_call_indirect`).
         #[inline(always)]
         fn __mk_call<A: $crate::Args>(
             _: ::core::marker::PhantomData<A>,
@@ -327,20 +360,22 @@ macro_rules! mark {
             nslots: u32,
         ) {
             // SAFETY: calls the trampoline emitted with this invocation's
-            // descriptor, which jumps to `markers_call_indirect` or to the
-            // marker's only probe, both C-ABI functions of these arguments
-            // (`%rax` is ignored by the probe); every caller-saved register
-            // is declared clobbered.
+            // descriptor, which jumps to `markers_call_indirect` (a C
+            // function of these four arguments) or to the marker's only
+            // probe (a C function of the first three, which ignores
+            // `%rcx`, a caller-saved argument register); every
+            // caller-saved register is declared clobbered, `%rcx`
+            // included.
             unsafe {
                 ::core::arch::asm!(
                     "call {state}.mktramp.{sig0}.{sig1}",
                     state = sym __MK_STATE,
                     sig0 = const <A as $crate::Args>::SIG0,
                     sig1 = const <A as $crate::Args>::SIG1,
-                    in("rax") disp,
                     in("rdi") data,
                     in("rsi") slots,
                     in("edx") nslots,
+                    in("rcx") disp,
                     clobber_abi("C"),
                 );
             }

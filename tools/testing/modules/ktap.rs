@@ -74,6 +74,12 @@ pub(crate) fn entry_name(e: &RawEntry) -> &'static [u8] {
     }
 }
 
+/// The trampoline of an entry's invocation.
+pub(crate) fn tramp_of(e: &RawEntry) -> usize {
+    // SAFETY: the registry validated every entry of this module at load.
+    unsafe { (*(e.desc_addr() as *const RawDesc)).tramp as usize }
+}
+
 /// The sites of marker `name` in this module.
 pub(crate) fn sites_of(name: &[u8]) -> KVec<&'static RawEntry> {
     let mut v = KVec::new();

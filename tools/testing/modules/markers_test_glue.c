@@ -2,11 +2,13 @@
 /*
  * C glue of markers_test.ko: its module parameters (Rust modules on 6.12
  * cannot declare parameters) and a kprobe (kprobes.h is not in the Rust
- * bindings) to place on a marker site.
+ * bindings), to show where kprobes are refused and where they coexist with
+ * markers.
  */
 #include <linux/atomic.h>
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
+#include <linux/string.h>
 
 #include "markers_test_glue.h"
 
@@ -27,13 +29,13 @@ static int markers_test_kp_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe markers_test_kp = {
-	.pre_handler = markers_test_kp_pre,
-};
+static struct kprobe markers_test_kp;
 
-/* Place the kprobe at @addr. */
+/* Place the kprobe at @addr (the struct is reused: reset it first). */
 int markers_test_kprobe_arm(void *addr)
 {
+	memset(&markers_test_kp, 0, sizeof(markers_test_kp));
+	markers_test_kp.pre_handler = markers_test_kp_pre;
 	markers_test_kp.addr = addr;
 	return register_kprobe(&markers_test_kp);
 }

@@ -21,7 +21,7 @@ use markers::mark;
 use markers::section::RawEntry;
 
 mod ktap;
-use ktap::{bytes_at, entries, jmp_to, sites_of, stats, Ktap, NOP5};
+use ktap::{bytes_at, entries, jmp_to, sites_of, stats, tramp_of, Ktap, NOP5};
 use markers::sys::{
     markers_disable, markers_enable, markers_hits, markers_site_state, markers_test_poke,
     markers_update, SITE_BROKEN, SITE_ENABLED,
@@ -129,6 +129,18 @@ extern "C" fn markers_test_stack_target(v: u32) -> u32 {
 #[inline(never)]
 extern "C" fn markers_test_stack_caller(v: u32) -> u32 {
     black_box(markers_test_stack_target(black_box(v))) + 1
+}
+
+/// Tries a kprobe at `addr`; returns what `register_kprobe()` returned,
+/// after unregistering the kprobe if it was placed.
+fn kprobe_try(addr: usize) -> c_int {
+    // SAFETY: `addr` is in this module's text.
+    let r = unsafe { markers_test_kprobe_arm(addr as *const c_void) };
+    if r == 0 {
+        // SAFETY: armed just above.
+        unsafe { markers_test_kprobe_disarm() };
+    }
+    r
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -293,45 +305,70 @@ fn run(t: &mut Ktap) {
     // SAFETY: as above. The site is never executed afterwards.
     let p = unsafe { markers_test_poke(i3[0].code_addr() as *const c_void, 0, 0xcc) };
     let r = enable(c"test_foreign_int3");
+    // Byte 0 goes back to the NOP's: registering a kprobe anywhere in a
+    // module decodes the module's jump-label sites (`jump_label_text_reserved`),
+    // and `arch_jump_entry_size()` BUGs on an int3 there.
+    // SAFETY: as above; the site is broken, not enabled.
+    let back = unsafe { markers_test_poke(i3[0].code_addr() as *const c_void, 0, 0x0f) };
     t.check(
         "a site with a foreign int3 is refused",
-        p == 0 && r == -(bindings::EIO as c_int) && site_state(i3[0]) & SITE_BROKEN != 0,
+        p == 0
+            && r == -(bindings::EIO as c_int)
+            && site_state(i3[0]) & SITE_BROKEN != 0
+            && back == 0
+            && bytes_at(i3[0].code_addr()) == NOP5,
     );
-    // Never called (its byte 0 is now int3), only kept in the module.
+    // Never called (the site is broken), only kept in the module.
     black_box(int3_site as fn(u32));
 
-    // 15-17: a real kprobe on a site: refused, and the kprobe keeps working.
+    // 15-17: kprobes are kept off sites and trampolines, which the patcher
+    // rewrites without `text_mutex` (an armed kprobe's int3 would be
+    // overwritten, and its disarm would write a stale byte over the jmp);
+    // elsewhere in a marked function a kprobe and the marker coexist.
     let kp = sites_of(b"test_kprobed");
-    // SAFETY: the address is a site of this module.
-    let armed = unsafe { markers_test_kprobe_arm(kp[0].code_addr() as *const c_void) };
+    let site = kp[0].code_addr();
+    let tramp = tramp_of(kp[0]);
+    let on_site = kprobe_try(site);
+    let on_tramp = kprobe_try(tramp);
+    pr_info!(
+        "# register_kprobe: on the site {}, on its trampoline {}\n",
+        on_site,
+        on_tramp
+    );
+    t.check(
+        "a kprobe on a marker site is refused",
+        on_site == -(bindings::EINVAL as c_int) && bytes_at(site) == NOP5,
+    );
+    t.check(
+        "a kprobe on a marker's trampoline is refused",
+        on_tramp == -(bindings::EINVAL as c_int),
+    );
+    // The instruction after the site (the function's entry may be the site
+    // itself, after its ENDBR): hit while the marker is off, and the marker
+    // enables under it.
+    // SAFETY: an instruction boundary in this module's text.
+    let armed = unsafe { markers_test_kprobe_arm((site + 5) as *const c_void) };
     kprobed_site(1);
     // SAFETY: plain read.
-    let kh0 = unsafe { markers_test_kprobe_hits() };
-    pr_info!(
-        "# kprobe on the site: register {}, bytes {:02x?}\n",
-        armed,
-        bytes_at(kp[0].code_addr())
-    );
-    t.check(
-        "a kprobe can be placed on a disabled site",
-        armed == 0 && kh0 >= 1,
-    );
+    let kh = unsafe { markers_test_kprobe_hits() };
     let r = enable(c"test_kprobed");
-    t.check(
-        "enabling a marker under a kprobe is refused, the site marked broken",
-        r == -(bindings::EIO as c_int) && site_state(kp[0]) & SITE_BROKEN != 0,
-    );
     kprobed_site(2);
-    // SAFETY: plain read.
-    let kh1 = unsafe { markers_test_kprobe_hits() };
-    t.check(
-        "the kprobe still fires, the marker does not",
-        kh1 > kh0 && hits(c"test_kprobed") == 0,
-    );
     if armed == 0 {
         // SAFETY: armed above.
         unsafe { markers_test_kprobe_disarm() };
     }
+    disable(c"test_kprobed");
+    pr_info!(
+        "# kprobe after the site: register {}, hits {}; enable {}, marker hits {}\n",
+        armed,
+        kh,
+        r,
+        hits(c"test_kprobed")
+    );
+    t.check(
+        "a kprobe right after a site is placed, and the marker enables under it",
+        armed == 0 && r == 0 && kh >= 1 && hits(c"test_kprobed") == 1,
+    );
 
     // 18: unwinding from inside the enabled block.
     enable(c"test_stack");
@@ -354,7 +391,7 @@ fn run(t: &mut Ktap) {
         hits(c"test_stack") == 1 && saw_target && saw_caller,
     );
 
-    // 16-20: 3 CPUs run a site while this CPU toggles it.
+    // 19-24: 3 CPUs run a site while this CPU toggles it.
     // SAFETY: a plain read of a module parameter.
     let toggles = unsafe { markers_test_toggles };
     // SAFETY: a plain read of the online CPU count.
