@@ -304,6 +304,26 @@ struct Slot<'a> {
 ///
 /// Must be called under the registry mutex, from process context.
 pub(crate) fn apply(batch: &[(&Site, bool)]) -> Report {
+    let mut report = apply_once(batch);
+    if report.refused == 0 {
+        return report;
+    }
+    // A write failed mid-rewrite: try the torn sites once more at once, so
+    // that our int3 outlives the operation only while writes keep failing
+    // (a torn site is also what the kprobe reservation check must never
+    // decode, see "Limits" in Documentation/markers.rst).
+    for one in batch
+        .iter()
+        .filter(|(s, _)| s.state.load(Ordering::Relaxed) & TORN != 0)
+    {
+        let r = apply_once(core::slice::from_ref(one));
+        report.applied += r.applied;
+        report.refused -= r.applied.min(report.refused);
+    }
+    report
+}
+
+fn apply_once(batch: &[(&Site, bool)]) -> Report {
     let mut slots: KVec<Option<Slot<'_>>> = KVec::new();
     if slots.extend_with(batch.len(), None, GFP_KERNEL).is_ok() {
         return run(batch, &mut slots);
