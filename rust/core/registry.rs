@@ -546,6 +546,23 @@ impl Registry {
         all
     }
 
+    /// Sends the trampolines of the markers marked `leaving` back to the
+    /// indirect path (rule 1 of `tramps.rs`) and clears the marks; `EIO`
+    /// when one could not be rewritten.
+    fn leave_marked(&mut self) -> Result {
+        let all = self.leave_direct(|m| m.leaving);
+        for m in self.markers.iter_mut() {
+            m.leaving = false;
+        }
+        if !all {
+            pr_err!(
+                "a trampoline cannot leave its probe (text write failed): the change is refused\n"
+            );
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
     /// Points the trampolines of every marker with a single probe at it, in
     /// one pass. Called only after a grace period has followed the last
     /// publication of each such marker's dispatch (see `tramps.rs`).
@@ -604,14 +621,7 @@ impl Registry {
             leaving |= m.leaving;
         }
         if leaving {
-            let all = self.leave_direct(|m| m.leaving);
-            for m in self.markers.iter_mut() {
-                m.leaving = false;
-            }
-            if !all {
-                pr_err!("a trampoline cannot leave its probe (text write failed): the probe change is refused\n");
-                return Err(EIO);
-            }
+            self.leave_marked()?;
         }
         let mut change = Change { old, direct: false };
         let mut it = built.into_iter();
@@ -815,14 +825,7 @@ impl Registry {
             leaving |= l;
         }
         if leaving {
-            let all = self.leave_direct(|m| m.leaving);
-            for m in self.markers.iter_mut() {
-                m.leaving = false;
-            }
-            if !all {
-                pr_err!("a trampoline cannot leave its probe (text write failed): unregistration refused\n");
-                return Err(EIO);
-            }
+            self.leave_marked()?;
         }
         let probes = &self.probes;
         for m in self.markers.iter().filter(|m| m.touched) {
