@@ -26,7 +26,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use crate::patcher::{BROKEN, ENABLED, PATCHING, RETIRED, STATS, TORN};
+use crate::text::{BROKEN, ENABLED, PATCHING, RETIRED, STATS, TORN};
 
 /// A sysfs attribute in static storage.
 struct Attr(UnsafeCell<bindings::kobj_attribute>);

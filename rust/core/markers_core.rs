@@ -6,10 +6,12 @@
 //! site and its section entry are emitted by the client crate
 //! (`rust/markers`); [`section`] validates a loading module's `__markers`
 //! section (untrusted input); [`registry`] keeps every client module, marker
-//! and probe, with [`marker`], [`probes`] (arrays and dispatchers) and
-//! [`tramps`] (trampolines); [`patcher`] rewrites sites with the int3
-//! protocol, and [`table`] holds the int3 handler and the table it reads;
-//! `markers_glue.c` is the C glue. [`control`] is the sysfs interface on top.
+//! and probe (probe changes in its child `attach`), with [`marker`],
+//! [`probes`] (arrays and dispatchers) and [`tramps`] (trampolines);
+//! [`patcher`] rewrites sites with the int3 protocol, [`table`] holds the
+//! int3 handler and the table it reads, and [`text`] the bytes and states
+//! both share; `markers_glue.c` is the C glue. [`control`] is the sysfs
+//! interface on top.
 //!
 //! This file holds the module itself and the exported C ABI
 //! (`include/linux/markers.h`), which `markers_glue.c` exports with
@@ -34,6 +36,7 @@ mod probes;
 mod registry;
 mod section;
 mod table;
+mod text;
 mod tramps;
 
 use registry::{ProbeSpec, Registry};
@@ -178,7 +181,13 @@ pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module
     // markers.ko was loaded with test_mode=1 and a fail_nth_* knob is set).
     unsafe { markers_fault_arm(action) };
     let r = with_registry(|r| match (action as u32, bounds) {
-        (bindings::module_state_MODULE_STATE_COMING, Some(b)) => r.module_coming(m, b),
+        (bindings::module_state_MODULE_STATE_COMING, Some(b)) => {
+            let expect = section::Expect {
+                abi: abi_version_ptr(),
+                indirect: call_indirect_addr(),
+            };
+            r.module_coming(m, b, &expect)
+        }
         (bindings::module_state_MODULE_STATE_LIVE, _) => {
             r.module_live(m);
             Ok(())
@@ -298,7 +307,7 @@ pub extern "C" fn markers_site_state(addr: *const c_void) -> c_int {
 /// `out` must be valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn markers_get_stats(out: *mut Stats) {
-    let s = &patcher::STATS;
+    let s = &text::STATS;
     let v = Stats {
         int3: s.int3.load(Ordering::Relaxed),
         late: s.late.load(Ordering::Relaxed),

@@ -37,7 +37,7 @@ use markers::section::{
     RawDesc, RawEntry, SiteState, ARGS_MAX, DESC_LAYOUT, DESC_MAGIC, FORMAT_MAX, NAME_MAX,
 };
 
-use crate::patcher::{jmp, NOP5};
+use crate::text::{jmp, NOP5};
 
 /// A module's memory regions, as `[base, base + size)` pairs indexed by
 /// `enum mod_mem_type`.

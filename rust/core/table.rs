@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::patcher::{Site, BROKEN, PATCHING, RETIRED, STATS};
+use crate::text::{Site, BROKEN, PATCHING, RETIRED, STATS};
 
 /// The sites the int3 handler knows, sorted by address.
 pub(crate) struct SiteTable {

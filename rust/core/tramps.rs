@@ -28,7 +28,8 @@
 
 use kernel::prelude::*;
 
-use crate::patcher::{self, Site, BROKEN, RETIRED};
+use crate::patcher;
+use crate::text::{Site, BROKEN, RETIRED};
 use core::sync::atomic::Ordering;
 
 /// Whether trampoline `t` may jump to a probe directly.
