@@ -35,11 +35,22 @@ struct Attr(UnsafeCell<bindings::kobj_attribute>);
 // serializes itself; afterwards sysfs only reads it.
 unsafe impl Sync for Attr {}
 
+/// A sysfs `struct attribute` named `name` with mode `mode`.
+///
+/// Zero first: with `CONFIG_DEBUG_LOCK_ALLOC` the structure has lockdep
+/// fields too. A null `key` makes sysfs use the attribute's own `skey`,
+/// which lockdep accepts for an attribute in static storage.
+const fn attribute(name: &'static core::ffi::CStr, mode: u16) -> bindings::attribute {
+    // SAFETY: all-zero is a valid `attribute` (null pointers, no lockdep
+    // key, `ignore_lockdep` false).
+    let mut a: bindings::attribute = unsafe { core::mem::zeroed() };
+    a.name = name.as_ptr().cast();
+    a.mode = mode;
+    a
+}
+
 static CONTROL: Attr = Attr(UnsafeCell::new(bindings::kobj_attribute {
-    attr: bindings::attribute {
-        name: c"control".as_ptr().cast(),
-        mode: 0o600,
-    },
+    attr: attribute(c"control", 0o600),
     show: Some(control_show),
     store: Some(control_store),
 }));

@@ -21,7 +21,7 @@
 //! C header: [include/linux/markers.h](../../include/linux/markers.h)
 
 use core::ffi::{c_int, c_uint, c_ulong, c_void};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::new_mutex;
@@ -87,6 +87,11 @@ pub(crate) fn abi_version_ptr() -> *const u32 {
 /// every callback is unregistered; the pointee is pinned in `Markers`.
 static REGISTRY: AtomicPtr<Mutex<Registry>> = AtomicPtr::new(core::ptr::null_mut());
 
+/// Clients plus probes registered, updated after every registry operation
+/// and read without the lock: a module event with nothing registered (a
+/// module with no markers going while no probe exists) needs no lock.
+static INTEREST: AtomicUsize = AtomicUsize::new(0);
+
 /// Runs `f` with the registry locked.
 pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> Result<R> {
     let p = REGISTRY.load(Ordering::Acquire);
@@ -95,7 +100,9 @@ pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> Result<R> 
     }
     // SAFETY: see `REGISTRY`: non-null means alive.
     let mut guard = unsafe { &*p }.lock();
-    Ok(f(&mut guard))
+    let r = f(&mut guard);
+    INTEREST.store(guard.interest(), Ordering::Relaxed);
+    Ok(r)
 }
 
 /// The core module's state, alive from `init` to `exit`.
@@ -168,13 +175,19 @@ impl Drop for Markers {
 pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module) -> c_int {
     let coming = action as u32 == bindings::module_state_MODULE_STATE_COMING;
     // A module without a `__markers` section never takes the registry mutex
-    // on its way in (the section is found in its own symbol table).
+    // on its way in (the section is found in its own symbol table), nor on
+    // its way out while nothing is registered. (A module's own events are
+    // serialized with its init and exit, so the count cannot miss what the
+    // module itself registered.)
     let bounds = if coming {
         match section::bounds(m) {
             Some(b) => Some(b),
             None => return 0,
         }
     } else {
+        if INTEREST.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         None
     };
     // SAFETY: test-mode fault injection around this event (a no-op unless

@@ -488,6 +488,12 @@ impl Registry {
             .find(|s| s.addr == addr && s.state.load(Ordering::Relaxed) & RETIRED == 0)
     }
 
+    /// Clients plus probes (see `INTEREST` in `markers_core.rs`); parked
+    /// clients hold nothing a module event needs.
+    pub(crate) fn interest(&self) -> usize {
+        self.clients.len() + self.probes.len()
+    }
+
     /// Number of registered client modules.
     pub(crate) fn nclients(&self) -> usize {
         self.clients.len()
