@@ -5,6 +5,8 @@
 #   make                 build the modules against KDIR
 #   make check           everything: toolchain, kernel, modules, lints,
 #                        host tests, harness self-tests, in-guest tests
+#   make check KCONFIG=debug   the same on the debug kernel (lockdep, SLUB,
+#                        page alloc and list debugging, kmemleak)
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
@@ -74,4 +76,4 @@ clean-cache:
 	@. $(S)/lib.sh && echo "removing $$MARKERS_CACHE" && rm -rf "$$MARKERS_CACHE"
 
 help:
-	@sed -n '3,18s/^# \{0,1\}//p' Makefile
+	@sed -n '3,20s/^# \{0,1\}//p' Makefile

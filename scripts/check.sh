@@ -11,6 +11,11 @@
 #   5. harness self-tests: a failing test, an oops and a timeout must each
 #      turn a VM run red (skipped with SKIP_HARNESS_SELFTEST=1)
 #   6. the in-guest test suite in the 4-CPU test VM
+#   7. the patcher's stress test under multi-threaded TCG
+#
+# KCONFIG=debug runs all of it on the debug kernel variant (lockdep, SLUB and
+# page allocator debugging, kmemleak, list debugging; see
+# Documentation/testing.rst), with fewer stress passes in step 7.
 #
 # Each step prints "ok"/"not ok" lines; the last line is the total,
 # "N passed, N failed", and the exit status is 0 only when nothing failed.
@@ -48,13 +53,18 @@ finish() {
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The debug run keeps its VM logs apart: .vm/debug/.
+if [ "${KCONFIG:-default}" = debug ]; then
+	export MARKERS_LOGDIR=${MARKERS_LOGDIR:-$root/.vm/debug}
+fi
+logroot=${MARKERS_LOGDIR:-$root/.vm}
 
 # 1. Toolchain and kernel.
 if ! kdir=$("$here/kdir.sh"); then
 	result 1 "toolchain and test kernel"
 	finish
 fi
-result 0 "toolchain and test kernel ($kdir)"
+result 0 "toolchain and test kernel (${KCONFIG:-default}: $kdir)"
 
 # 2. Modules, with clippy, warning-free.
 if CLIPPY=1 "$here/build-modules.sh" "$kdir" >"$tmp/build.log" 2>&1; then
@@ -136,25 +146,30 @@ TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' "$here/vm.sh" test "$kdi
 	tee "$tmp/vm.log"
 add_counts "$tmp/vm.log"
 
-# 7. The patcher's stress test, 2,000 passes, under multi-threaded TCG: real
+# 7. The patcher's stress test, 2,000 passes (300 on the much slower debug
+# kernel), under multi-threaded TCG: real
 # parallelism, and the late traps that only it produces (handled, counted).
 # Multi-threaded TCG also produces them for the kernel's own text patching,
 # which has no such safety net: about one boot in forty oopses in
 # "Oops: int3" before any test runs. Such a run, and only such a run (the
 # splat precedes the guest's first line), is retried once, and says so.
+case "${KCONFIG:-default}" in
+debug) multi_toggles=300 ;;
+*) multi_toggles=2000 ;;
+esac
 multi() {
-	TCG_THREAD=multi TESTS='10-*' TEST_ENV='MARKERS_TOGGLES=2000' \
-		MARKERS_LOGDIR="$root/.vm/multi" "$here/vm.sh" test "$kdir" >"$tmp/multi.log" 2>&1
+	TCG_THREAD=multi TESTS='10-*' TEST_ENV="MARKERS_TOGGLES=$multi_toggles" \
+		MARKERS_LOGDIR="$logroot/multi" "$here/vm.sh" test "$kdir" >"$tmp/multi.log" 2>&1
 }
 boot_artifact() {
-	local log=$root/.vm/multi/console.log splat cpus
+	local log=$logroot/multi/console.log splat cpus
 	splat=$(grep -n 'Oops: int3' "$log" | head -1 | cut -d: -f1)
 	cpus=$(grep -n 'markers-guest: cpus=' "$log" | head -1 | cut -d: -f1)
 	[ -n "$splat" ] && { [ -z "$cpus" ] || [ "$splat" -lt "$cpus" ]; }
 }
 if ! multi && boot_artifact; then
 	echo "# multi-threaded TCG run: the kernel oopsed on its own int3 at boot, before any test; retrying once"
-	cp "$root/.vm/multi/console.log" "$root/.vm/multi/console-boot-artifact.log"
+	cp "$logroot/multi/console.log" "$logroot/multi/console-boot-artifact.log"
 	multi
 fi
 cat "$tmp/multi.log"

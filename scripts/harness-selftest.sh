@@ -5,6 +5,8 @@
 # kernel oops, a kernel WARNING and a guest that hangs must each turn a test
 # run red, and for the right reason.  Each case boots the test VM with
 # HARNESS_SELFTEST=<case> and checks the exit status and ktap-check's verdict.
+# On the debug kernel (KCONFIG=debug) a lockdep report, a leak found by
+# kmemleak and a list corruption must turn a run red too.
 #
 # Usage: scripts/harness-selftest.sh KDIR
 
@@ -38,5 +40,13 @@ expect_red fail '^not ok harness_selftest_failing_test'
 expect_red oops '^not ok harness: splat at line [0-9]+: .*(Oops|BUG:|general protection)'
 expect_red warn '^not ok harness: splat at line [0-9]+: .*WARNING:'
 expect_red timeout '^not ok harness: timeout'
+if [ "${KCONFIG:-default}" = debug ]; then
+	for opt in CONFIG_PROVE_LOCKING CONFIG_DEBUG_KMEMLEAK CONFIG_DEBUG_LIST; do
+		grep -q "^$opt=y" "$kdir/.config" || die "KCONFIG=debug but $kdir lacks $opt=y"
+	done
+	expect_red lockdep '^not ok harness: splat at line [0-9]+: .*possible circular locking dependency'
+	expect_red kmemleak '^not ok harness: splat at line [0-9]+: .*(new suspected memory leak|markers-kmemleak: unreferenced object)'
+	expect_red list '^not ok harness: splat at line [0-9]+: .*list_add corruption'
+fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

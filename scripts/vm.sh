@@ -17,8 +17,13 @@
 #
 # Environment:
 #   EXTRA=paths      files or folders copied into the guest under /markers/extra
-#   TIMEOUT=seconds  kill qemu after this long (test: 600, run/demo: 300)
-#   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail)
+#   KCONFIG=debug    KDIR is the debug kernel variant (lockdep, SLUB and page
+#                    allocator debugging, kmemleak): the guest gets 1 GiB and
+#                    the test timeout doubles
+#   TIMEOUT=seconds  kill qemu after this long (test: 600, or 1200 with
+#                    KCONFIG=debug; run/demo: 300)
+#   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
+#                    kernel lockdep|kmemleak|list
 #                    replace the test run by a deliberately broken step, to
 #                    show that the harness turns it red
 #   CPUS=n           guest CPUs (default 4; the test run asserts it)
@@ -44,8 +49,14 @@ cpus=${CPUS:-4}
 logdir=${MARKERS_LOGDIR:-$root/.vm}
 mkdir -p "$logdir"
 
+case "${KCONFIG:-default}" in
+default) mem=512 test_timeout=600 ;;
+# Every allocation carries red zones and tracking, and kmemleak its metadata.
+debug) mem=1024 test_timeout=1200 ;;
+*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug)" ;;
+esac
 case "$mode" in
-test) timeout=${TIMEOUT:-600} ;;
+test) timeout=${TIMEOUT:-$test_timeout} ;;
 run | demo) timeout=${TIMEOUT:-300} ;;
 shell) timeout=0 ;;
 *) die "unknown VM mode '$mode'" ;;
@@ -53,8 +64,11 @@ esac
 [ "$mode" != run ] || [ -n "${CMD:-}" ] || die "vm-run needs CMD='command'"
 case "${HARNESS_SELFTEST:-}" in
 '' | fail | oops | warn | timeout) ;;
+lockdep | kmemleak | list)
+	[ "${KCONFIG:-}" = debug ] ||
+		die "HARNESS_SELFTEST=$HARNESS_SELFTEST needs the debug kernel (KCONFIG=debug)" ;;
 1) HARNESS_SELFTEST=fail ;;
-*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout (or 1, for fail)" ;;
+*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout, lockdep, kmemleak, list (or 1, for fail)" ;;
 esac
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
 	timeout=${TIMEOUT:-12}
@@ -105,7 +119,7 @@ out=$logdir/ttyS1.out
 append="console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init"
 [ "$mode" = test ] || append="$append quiet"
 # shellcheck disable=SC2206
-qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-single}" -smp "$cpus" -m 512
+qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-single}" -smp "$cpus" -m "$mem"
       -nographic -no-reboot -nodefaults
       -kernel "$bzimage" -initrd "$logdir/initramfs.cpio.gz"
       -append "$append"

@@ -7,7 +7,8 @@
 //! * KTAP (or TAP 13/14) results.  Only results at indentation 0 count;
 //!   indented subtest results are kept for verbose output.  Every document's
 //!   plan (`1..N`) is checked against the results seen in it.
-//! * Kernel splats (oopses, WARNs, lockdep, RCU stalls, ...), found by the
+//! * Kernel splats (oopses, WARNs, lockdep, RCU stalls, SLUB and list debugging
+//!   reports, kmemleak findings, ...), found by the
 //!   substrings in [`SPLAT_PATTERNS`]; each one is a harness failure.
 //! * The guest's completion line (`markers-guest: done rc=<int>`) and,
 //!   optionally, its CPU count line (`markers-guest: cpus=<n>`).
@@ -43,10 +44,32 @@ pub const SPLAT_PATTERNS: &[&str] = &[
     "KASAN:",
     "refcount_t:",
     "list_add corruption",
+    "list_add double add",
     "list_del corruption",
     "stack-protector",
+    // lockdep, outside its WARNING/BUG headlines.
+    "trying to register non-static key",
+    // SLUB debugging (the headline `BUG <cache> (<taint>): <what>` is found
+    // by `is_slub_report`; these name what it found).
+    "Poison overwritten",
+    "Redzone overwritten",
+    "Padding overwritten",
+    "padding overwritten",
+    "Freepointer corrupt",
+    "Freechain corrupt",
+    "Object corrupt",
+    "Object already free",
+    // kmemleak: the kernel's scan summary, and every object the guest's
+    // end-of-run scan prints (tools/testing/guest/run-tests).
+    "new suspected memory leak",
+    "unreferenced object 0x",
+    KMEMLEAK_PREFIX,
     "!!!",
 ];
+
+/// Prefix of the lines in which the guest reports what its end-of-run
+/// kmemleak scan found: every such line is a failure.
+pub const KMEMLEAK_PREFIX: &str = "markers-kmemleak:";
 
 /// Substrings that make a line never count as a splat, even if it matches
 /// [`SPLAT_PATTERNS`]: the kernel echoes its command line at boot, and that
@@ -270,8 +293,24 @@ pub fn strip_prefixes(line: &str) -> &str {
 
 /// True if `text` (a timestamp-stripped line) is a splat line.
 pub fn is_splat(text: &str) -> bool {
-    SPLAT_PATTERNS.iter().any(|p| text.contains(p))
+    (SPLAT_PATTERNS.iter().any(|p| text.contains(p)) || is_slub_report(text))
         && !SPLAT_EXEMPT.iter().any(|p| text.contains(p))
+}
+
+/// True for the headline of a SLUB debugging report (mm/slub.c
+/// `__slab_bug`): `BUG <cache> (<taint>): <what>`, where the taint is
+/// `Not tainted` or `Tainted: <flags>`, e.g.
+/// `BUG kmalloc-64 (Not tainted): Poison overwritten`.
+pub fn is_slub_report(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("BUG ") else {
+        return false;
+    };
+    let Some((cache, rest)) = rest.split_once(" (") else {
+        return false;
+    };
+    !cache.is_empty()
+        && !cache.contains(' ')
+        && (rest.starts_with("Not tainted): ") || rest.starts_with("Tainted: "))
 }
 
 /// A parsed KTAP result line.
@@ -896,6 +935,108 @@ markers-guest: done rc=0
             "markers_test: !!! invariant broken",
         ] {
             assert!(is_splat(strip_timestamp(line)), "{line}");
+        }
+    }
+
+    /// Lines the debug kernel (scripts/kernel/markers-debug.config) prints,
+    /// as 6.12 prints them; each must turn a run red.
+    const DEBUG_REPORTS: &[&str] = &[
+        // lockdep
+        "WARNING: possible circular locking dependency detected",
+        "WARNING: possible recursive locking detected",
+        "WARNING: inconsistent lock state",
+        "WARNING: suspicious RCU usage",
+        "WARNING: bad unlock balance detected!",
+        "INFO: trying to register non-static key.",
+        // atomic sleep, preemption
+        "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:585",
+        "BUG: using smp_processor_id() in preemptible [00000000] code: insmod/77",
+        "BUG: scheduling while atomic: insmod/77/0x00000002",
+        // KASAN (not in the debug kernel yet, see Documentation/testing.rst)
+        "BUG: KASAN: slab-out-of-bounds in foo+0x12/0x30 [markers]",
+        // SLUB
+        "BUG kmalloc-64 (Not tainted): Poison overwritten",
+        "BUG kmalloc-128 (Tainted: G    B      O      ): Right Redzone overwritten",
+        "BUG kmalloc-8 (Tainted: G        W         ): Freepointer corrupt",
+        "BUG skbuff_head_cache (Not tainted): Object already free",
+        "BUG kmalloc-32 (Not tainted): Objects remaining on __kmem_cache_shutdown()",
+        "BUG kmalloc-16 (Not tainted): Left Redzone overwritten",
+        "Object corrupt",
+        // kmemleak
+        "kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+        "unreferenced object 0xffff888003a1b2c0 (size 64):",
+        "markers-kmemleak: unreferenced object 0xffff888003a1b2c0 (size 64):",
+        "markers-kmemleak:   comm \"insmod\", pid 77, jiffies 4294901234",
+        // list debugging
+        "list_add corruption. next->prev should be prev (ffffc90000013d38), but was ffffc90000013d28. (next=ffffc90000013d28).",
+        "list_add double add: new=ffff888003a1b2c0, prev=ffff888003a1b2c0, next=ffff888003a1b2d0.",
+        "list_del corruption, ffff888003a1b2c0->next is LIST_POISON1 (dead000000000100)",
+        // page allocator, page faults
+        "BUG: Bad page state in process insmod  pfn:03a1b",
+        "BUG: unable to handle page fault for address: ffff888003a1b000",
+        "BUG: Bad rss-counter state mm:00000000 type:MM_ANONPAGES val:1",
+    ];
+
+    #[test]
+    fn debug_reports_are_detected() {
+        for line in DEBUG_REPORTS {
+            assert!(is_splat(line), "{line}");
+            let r = run(&format!("ok 1 a\n[   42.123456] {line}\n{DONE}"));
+            assert_eq!(r.harness.len(), 1, "{line}");
+            assert_eq!(r.exit_code(), 1, "{line}");
+        }
+    }
+
+    #[test]
+    fn slub_report_shape() {
+        assert!(is_slub_report(
+            "BUG kmalloc-64 (Not tainted): Poison overwritten"
+        ));
+        assert!(is_slub_report("BUG dentry (Tainted: G    B   ): Padding"));
+        assert!(!is_slub_report(
+            "BUG kmalloc-64 (Not tainted) missing colon"
+        ));
+        assert!(!is_slub_report("BUG two words (Not tainted): x"));
+        assert!(!is_slub_report("BUG  (Not tainted): x"));
+        assert!(!is_slub_report("DEBUG kmalloc-64 (Not tainted): x"));
+        // A SLUB report in a log: the ===== banner, headline, details.
+        let log = "\
+ok 1 a
+[    7.000000] =============================================================================
+[    7.000001] BUG kmalloc-64 (Tainted: G           O      ): Poison overwritten
+[    7.000002] -----------------------------------------------------------------------------
+[    7.000003] 0xffff888003a1b2c0-0xffff888003a1b2c0 @offset=0. First byte 0x0 instead of 0x6b
+[    7.000004] FIX kmalloc-64: Restoring Poison 0xffff888003a1b2c0-0xffff888003a1b2c0=0x6b
+markers-guest: done rc=0
+";
+        let r = run(log);
+        assert_eq!(
+            reasons(&r),
+            ["splat at line 3: [    7.000001] BUG kmalloc-64 (Tainted: G           O      ): Poison overwritten"]
+        );
+    }
+
+    #[test]
+    fn debug_kernel_benign_lines_are_clean() {
+        // What a clean boot and run of the debug kernel prints.
+        for line in [
+            "kmemleak: Kernel memory leak detector initialized (mem pool available: 15790)",
+            "kmemleak: Automatic memory scanning thread ended",
+            "Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar",
+            "... MAX_LOCKDEP_SUBCLASSES:  8",
+            "... MAX_LOCK_DEPTH:          48",
+            "Running RCU self tests",
+            "**********************************************************",
+            "**   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **",
+            "mem auto-init: stack:off, heap alloc:off, heap free:off",
+            "SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=4, Nodes=1",
+            "markers-guest: kmemleak: ignoring 3 objects reported before the tests",
+            "# kmemleak: scanned, no new suspected leaks",
+            "ok 1 kmemleak: no new suspected leaks",
+            "BUGS: none here",
+            "list_add: fine",
+        ] {
+            assert!(!is_splat(line), "{line}");
         }
     }
 
