@@ -30,7 +30,7 @@ use ktap::{site_bytes, sites_of, Ktap, NOP5};
 use markers::sys::{
     markers_disable, markers_enable, markers_hits, markers_probe_register_many,
     markers_probe_state, markers_probe_unregister_many, markers_site_state,
-    markers_test_fail_writes, RawProbe, PROBE_ENABLE, SITE_ENABLED, SITE_TORN,
+    markers_test_fail_writes, markers_test_poke, RawProbe, PROBE_ENABLE, SITE_ENABLED, SITE_TORN,
 };
 
 module! {
@@ -63,6 +63,17 @@ fn two_site(v: u32) {
 fn hot_site(v: u64) {
     mark!(ftest_hot, "v={}", v);
 }
+
+/// Runs once, from init: its site is retired when the module goes live.
+#[link_section = ".init.text"]
+#[inline(never)]
+fn init_site(v: u32) {
+    mark!(ftest_init, "v={}", v);
+}
+
+/// The init-text site's address, poked at unload: a retired site must be
+/// refused, never written (its text is freed).
+static INIT_SITE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 // --- Probes -----------------------------------------------------------------
 
@@ -474,6 +485,8 @@ unsafe impl Send for FaultTest {}
 unsafe impl Sync for FaultTest {}
 
 impl kernel::Module for FaultTest {
+    // In init text, like C's `__init`: it calls `init_site`.
+    #[link_section = ".init.text"]
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: a plain read of a module parameter.
         if unsafe { markers_fault_test_hot } {
@@ -491,6 +504,9 @@ impl kernel::Module for FaultTest {
             }
             // SAFETY: a new thread.
             unsafe { bindings::wake_up_process(p) };
+            init_site(1);
+            let addr = sites_of(b"ftest_init").first().map_or(0, |e| e.code_addr());
+            INIT_SITE.store(addr, Ordering::Relaxed);
             return Ok(FaultTest { hot: p });
         }
         let mut t = Ktap::begin("markers_fault_test", NTESTS);
@@ -509,6 +525,11 @@ impl Drop for FaultTest {
         if !self.hot.is_null() {
             // SAFETY: our running thread.
             unsafe { bindings::kthread_stop(self.hot) };
+            let addr = INIT_SITE.load(Ordering::Relaxed);
+            // SAFETY: a request by address; markers.ko checks it before
+            // writing anything.
+            let r = unsafe { markers_test_poke(addr as *const c_void, 0, 0x90) };
+            pr_info!("poking the retired init site: {}\n", r);
         }
     }
 }

@@ -38,7 +38,7 @@ int3s() { head -1 $ctl | awk '{ print $3 }'; }
 # Only this script's kernel log lines are judged at the end.
 log_start=$(dmesg | wc -l)
 
-ktap_begin 9
+ktap_begin 10
 ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 ktap_check "markers_fault_test.ko: every in-kernel check passes" insmod $m/markers_fault_test.ko
 rmmod markers_fault_test
@@ -146,6 +146,7 @@ rmmod markers_tracer
 ktap_check "after the faults, every client unloads" sh -c "
 	! grep -q '^markers_sample ' /proc/modules || rmmod markers_sample
 	rmmod markers_fault_test"
+ktap_check "poking a retired init-text site is refused (-ENOENT), not written" sh -c "dmesg | grep -q 'markers_fault_test: poking the retired init site: -2\$'"
 ktap_check "no marker, probe or site is left behind" sh -c "test -z \"\$(grep -v '^#' $ctl)\""
 rmmod markers
 ktap_check "no site refused for foreign bytes or a bad read-back along the way" sh -c "! dmesg | tail -n +$((log_start + 1)) | grep 'foreign int3\|unexpected bytes\|read-back mismatch'"
