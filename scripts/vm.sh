@@ -24,7 +24,8 @@
 #   TIMEOUT=seconds  kill qemu after this long (test: 600, or 1200 with
 #                    KCONFIG=debug, 1800 with KCONFIG=clang; run/demo: 300)
 #   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
-#                    kernel lockdep|kmemleak|list
+#                    kernel lockdep|kmemleak|list, on the clang kernel
+#                    kasan|cfi
 #                    replace the test run by a deliberately broken step, to
 #                    show that the harness turns it red
 #   CPUS=n           guest CPUs (default 4; the test run asserts it)
@@ -71,8 +72,11 @@ case "${HARNESS_SELFTEST:-}" in
 lockdep | kmemleak | list)
 	[ "${KCONFIG:-}" = debug ] ||
 		die "HARNESS_SELFTEST=$HARNESS_SELFTEST needs the debug kernel (KCONFIG=debug)" ;;
+kasan | cfi)
+	[ "${KCONFIG:-}" = clang ] ||
+		die "HARNESS_SELFTEST=$HARNESS_SELFTEST needs the clang kernel (KCONFIG=clang)" ;;
 1) HARNESS_SELFTEST=fail ;;
-*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout, lockdep, kmemleak, list (or 1, for fail)" ;;
+*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout, lockdep, kmemleak, list, kasan, cfi (or 1, for fail)" ;;
 esac
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
 	timeout=${TIMEOUT:-12}
