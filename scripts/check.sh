@@ -156,7 +156,7 @@ add_counts "$tmp/vm.log"
 # "Oops: int3" before any test runs. Such a run, and only such a run (the
 # splat precedes the guest's first line), is retried once, and says so.
 case "${KCONFIG:-default}" in
-debug | clang) multi_toggles=300 ;;
+debug) multi_toggles=300 ;;
 *) multi_toggles=2000 ;;
 esac
 multi() {
