@@ -27,14 +27,18 @@ LLVM_SUFFIX=-19
 KLLVM_VARS=(LLVM=$LLVM_SUFFIX "LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib")
 
 # kmake_vars [KDIR]: set KMAKE_VARS, the variables of every make run on a
-# kernel tree: the Rust tools, plus the LLVM toolchain when KCONFIG=clang or
-# when KDIR's .config says it was built by clang.
+# kernel tree: the Rust tools, plus the LLVM toolchain when KDIR's .config
+# says it was built by clang (any KDIR: the modules must be built by the
+# kernel's compiler) or, without KDIR (a kernel not configured yet), when
+# KCONFIG=clang.
 kmake_vars() {
 	KMAKE_VARS=("${KRUST_VARS[@]}")
-	if [ "${KCONFIG:-default}" = clang ] ||
-		{ [ -n "${1:-}" ] && grep -qx 'CONFIG_CC_IS_CLANG=y' "$1/.config" 2>/dev/null; }; then
-		KMAKE_VARS+=("${KLLVM_VARS[@]}")
+	if [ -n "${1:-}" ]; then
+		grep -qx 'CONFIG_CC_IS_CLANG=y' "$1/.config" 2>/dev/null || return 0
+	elif [ "${KCONFIG:-default}" != clang ]; then
+		return 0
 	fi
+	KMAKE_VARS+=("${KLLVM_VARS[@]}")
 }
 
 info() { echo "markers: $*" >&2; }
