@@ -7,6 +7,8 @@
 #                        host tests, harness self-tests, in-guest tests
 #   make check KCONFIG=debug   the same on the debug kernel (lockdep, SLUB,
 #                        page alloc and list debugging, kmemleak)
+#   make check KCONFIG=clang   the same on a clang-built kernel (KASAN, kCFI;
+#                        opt-in, a 2nd toolchain: LLVM 19)
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
@@ -76,4 +78,4 @@ clean-cache:
 	@. $(S)/lib.sh && echo "removing $$MARKERS_CACHE" && rm -rf "$$MARKERS_CACHE"
 
 help:
-	@sed -n '3,20s/^# \{0,1\}//p' Makefile
+	@sed -n '3,22s/^# \{0,1\}//p' Makefile

@@ -24,8 +24,14 @@ default) ;;
 debug)
 	fragments+=("$here/kernel/markers-debug.config")
 	variant=debug- ;;
-*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug)" ;;
+# KCONFIG=clang: KASAN and kCFI (CFI_CLANG), which a Rust kernel allows only
+# when built by clang; the LLVM toolchain comes from lib.sh (KLLVM_VARS).
+clang)
+	fragments+=("$here/kernel/markers-clang.config")
+	variant=clang- ;;
+*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug, clang)" ;;
 esac
+kmake_vars
 tarball=/usr/src/linux-source-6.12.tar.xz
 jobs=${JOBS:-$(($(nproc) + 1))}
 
@@ -36,6 +42,12 @@ jobs=${JOBS:-$(($(nproc) + 1))}
 kpkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 rustc_v=$(/usr/bin/rustc --version)
 key_src="$kpkg|$(cat "${fragments[@]}" | sha256sum)|$(sha256sum <"$0")|$rustc_v|bindgen $BINDGEN_VERSION"
+if [ "${KCONFIG:-default}" = clang ]; then
+	for t in clang ld.lld llvm-ar; do
+		command -v "$t$LLVM_SUFFIX" >/dev/null || die "$t$LLVM_SUFFIX missing: run KCONFIG=clang scripts/setup-toolchain.sh"
+	done
+	key_src="$key_src|${KLLVM_VARS[*]}|$("clang$LLVM_SUFFIX" --version | head -1)"
+fi
 key=$(printf '%s' "$key_src" | sha256sum | cut -c1-16)
 dir=$MARKERS_CACHE/kernel-$variant$kpkg-$key
 kdir=$dir/linux
@@ -50,7 +62,7 @@ if [ -e "$dir/.markers-done" ]; then
 	exit 0
 fi
 
-info "building ${variant}test kernel $kpkg with $rustc_v into $dir (about 6 minutes)"
+info "building ${variant}test kernel $kpkg with $rustc_v into $dir (about 6 minutes${variant:+; longer for $variant})"
 start=$(date +%s)
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -59,7 +71,7 @@ tar -C "$dir" -xf "$tarball"
 mv "$dir/linux-source-6.12" "$kdir"
 
 export PATH=/usr/bin:$PATH
-mk() { make -C "$kdir" -s "${KRUST_VARS[@]}" "$@"; }
+mk() { make -C "$kdir" -s "${KMAKE_VARS[@]}" "$@"; }
 
 mk tinyconfig >/dev/null
 (cd "$kdir" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "${fragments[@]}" >/dev/null)

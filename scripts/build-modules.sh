@@ -38,7 +38,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		"$root/.module-common.o" "$root/modules.order" "$root"/.*.cmd
 fi
 
-args=(-C "$kdir" M="$root" "${KRUST_VARS[@]}"
+kmake_vars "$kdir"
+args=(-C "$kdir" M="$root" "${KMAKE_VARS[@]}"
       CONFIG_MARKERS=m CONFIG_MARKERS_SAMPLES=m CONFIG_MARKERS_TESTS=m)
 [ "${CLIPPY:-}" = 1 ] && args+=(CLIPPY=1)
 

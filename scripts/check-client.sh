@@ -15,6 +15,7 @@ root=$(dirname "$here")
 kdir=${1:?usage: check-client.sh KDIR}
 
 export PATH=/usr/bin:$PATH
+kmake_vars "$kdir"
 passed=0
 failed=0
 work=$(mktemp -d)
@@ -23,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 build() { # DIR [make args]
 	local dir=$1
 	shift
-	make -C "$kdir" M="$dir" "${KRUST_VARS[@]}" MARKERS_DIR="$root" "$@" modules
+	make -C "$kdir" M="$dir" "${KMAKE_VARS[@]}" MARKERS_DIR="$root" "$@" modules
 }
 
 cp -r "$root/tools/testing/client" "$work/ok"

@@ -16,6 +16,8 @@
 # KCONFIG=debug runs all of it on the debug kernel variant (lockdep, SLUB and
 # page allocator debugging, kmemleak, list debugging; see
 # Documentation/testing.rst), with fewer stress passes in step 7.
+# KCONFIG=clang does the same on the clang-built kernel (KASAN, kCFI; opt-in,
+# not in CI).
 #
 # Each step prints "ok"/"not ok" lines; the last line is the total,
 # "N passed, N failed", and the exit status is 0 only when nothing failed.
@@ -53,10 +55,10 @@ finish() {
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The debug run keeps its VM logs apart: .vm/debug/.
-if [ "${KCONFIG:-default}" = debug ]; then
-	export MARKERS_LOGDIR=${MARKERS_LOGDIR:-$root/.vm/debug}
-fi
+# The debug and clang runs keep their VM logs apart: .vm/debug/, .vm/clang/.
+case "${KCONFIG:-default}" in
+debug | clang) export MARKERS_LOGDIR=${MARKERS_LOGDIR:-$root/.vm/$KCONFIG} ;;
+esac
 logroot=${MARKERS_LOGDIR:-$root/.vm}
 
 # 1. Toolchain and kernel.

@@ -6,7 +6,8 @@
 # run red, and for the right reason.  Each case boots the test VM with
 # HARNESS_SELFTEST=<case> and checks the exit status and ktap-check's verdict.
 # On the debug kernel (KCONFIG=debug) a lockdep report, a leak found by
-# kmemleak and a list corruption must turn a run red too.
+# kmemleak and a list corruption must turn a run red too; on the clang kernel
+# (KCONFIG=clang), a KASAN report and a kCFI failure.
 #
 # Usage: scripts/harness-selftest.sh KDIR
 
@@ -47,6 +48,13 @@ if [ "${KCONFIG:-default}" = debug ]; then
 	expect_red lockdep '^not ok harness: splat at line [0-9]+: .*possible circular locking dependency'
 	expect_red kmemleak '^not ok harness: splat at line [0-9]+: .*(new suspected memory leak|markers-kmemleak: unreferenced object)'
 	expect_red list '^not ok harness: splat at line [0-9]+: .*list_add corruption'
+fi
+if [ "${KCONFIG:-default}" = clang ]; then
+	for opt in CONFIG_KASAN CONFIG_CFI_CLANG; do
+		grep -q "^$opt=y" "$kdir/.config" || die "KCONFIG=clang but $kdir lacks $opt=y"
+	done
+	expect_red kasan '^not ok harness: splat at line [0-9]+: .*BUG: KASAN: slab-out-of-bounds'
+	expect_red cfi '^not ok harness: splat at line [0-9]+: .*CFI failure at'
 fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

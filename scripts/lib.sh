@@ -19,6 +19,28 @@ KRUST_VARS=(RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustd
 	    RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver
 	    "BINDGEN=$BINDGEN")
 
+# The clang variant of the test kernel (KCONFIG=clang: KASAN and kCFI) is
+# built by Debian's LLVM 19 (clang-19, ld.lld-19, llvm-ar-19, ...), and so
+# must every module built against it; bindgen then uses libclang 19 too, the
+# C compiler's own version.  Everything else is built by GCC.
+LLVM_SUFFIX=-19
+KLLVM_VARS=(LLVM=$LLVM_SUFFIX "LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib")
+
+# kmake_vars [KDIR]: set KMAKE_VARS, the variables of every make run on a
+# kernel tree: the Rust tools, plus the LLVM toolchain when KDIR's .config
+# says it was built by clang (any KDIR: the modules must be built by the
+# kernel's compiler) or, without KDIR (a kernel not configured yet), when
+# KCONFIG=clang.
+kmake_vars() {
+	KMAKE_VARS=("${KRUST_VARS[@]}")
+	if [ -n "${1:-}" ]; then
+		grep -qx 'CONFIG_CC_IS_CLANG=y' "$1/.config" 2>/dev/null || return 0
+	elif [ "${KCONFIG:-default}" != clang ]; then
+		return 0
+	fi
+	KMAKE_VARS+=("${KLLVM_VARS[@]}")
+}
+
 info() { echo "markers: $*" >&2; }
 warn() { echo "markers: warning: $*" >&2; }
 die() { echo "markers: error: $*" >&2; exit 1; }

@@ -7,6 +7,8 @@
 #
 # Usage: scripts/setup-toolchain.sh [--check]
 #   --check   report missing pieces by name and exit 1, install nothing.
+# With KCONFIG=clang, LLVM 19 (clang-19, lld-19, llvm-19) is checked and
+# installed too, for the clang variant of the test kernel.
 #
 # The Rust compiler the kernel is built with is Debian's (/usr/bin/rustc),
 # pinned to one version for the whole set of rust-web packages and held, so
@@ -25,6 +27,11 @@ rust_pkgs=(rustc-web rust-web-src libstd-rust-web-dev "libstd-rust-web-$RUST_SER
 plain_pkgs=(linux-source-6.12 clang libclang-dev flex bison bc libelf-dev libssl-dev
 	    cpio qemu-system-x86 busybox-static make gcc python3 xz-utils
 	    binutils gawk)
+# The clang variant of the test kernel (KCONFIG=clang) needs Debian's LLVM 19;
+# nothing else does, so it is installed only when that variant is asked for.
+if [ "${KCONFIG:-default}" = clang ]; then
+	plain_pkgs+=("clang$LLVM_SUFFIX" "lld$LLVM_SUFFIX" "llvm$LLVM_SUFFIX")
+fi
 
 missing=()
 

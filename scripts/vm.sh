@@ -20,10 +20,12 @@
 #   KCONFIG=debug    KDIR is the debug kernel variant (lockdep, SLUB and page
 #                    allocator debugging, kmemleak): the guest gets 1 GiB and
 #                    the test timeout doubles
+#   KCONFIG=clang    KDIR is the clang-built variant (KASAN, kCFI): 1 GiB
 #   TIMEOUT=seconds  kill qemu after this long (test: 600, or 1200 with
-#                    KCONFIG=debug; run/demo: 300)
+#                    KCONFIG=debug, 1800 with KCONFIG=clang; run/demo: 300)
 #   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
-#                    kernel lockdep|kmemleak|list
+#                    kernel lockdep|kmemleak|list, on the clang kernel
+#                    kasan|cfi
 #                    replace the test run by a deliberately broken step, to
 #                    show that the harness turns it red
 #   CPUS=n           guest CPUs (default 4; the test run asserts it)
@@ -53,7 +55,10 @@ case "${KCONFIG:-default}" in
 default) mem=512 test_timeout=600 ;;
 # Every allocation carries red zones and tracking, and kmemleak its metadata.
 debug) mem=1024 test_timeout=1200 ;;
-*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug)" ;;
+# KASAN's shadow takes an eighth of memory, its quarantine more; every load
+# and store is checked.
+clang) mem=1024 test_timeout=1800 ;;
+*) die "KCONFIG=$KCONFIG: unknown kernel variant (default, debug, clang)" ;;
 esac
 case "$mode" in
 test) timeout=${TIMEOUT:-$test_timeout} ;;
@@ -67,8 +72,11 @@ case "${HARNESS_SELFTEST:-}" in
 lockdep | kmemleak | list)
 	[ "${KCONFIG:-}" = debug ] ||
 		die "HARNESS_SELFTEST=$HARNESS_SELFTEST needs the debug kernel (KCONFIG=debug)" ;;
+kasan | cfi)
+	[ "${KCONFIG:-}" = clang ] ||
+		die "HARNESS_SELFTEST=$HARNESS_SELFTEST needs the clang kernel (KCONFIG=clang)" ;;
 1) HARNESS_SELFTEST=fail ;;
-*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout, lockdep, kmemleak, list (or 1, for fail)" ;;
+*) die "HARNESS_SELFTEST=$HARNESS_SELFTEST: expected fail, oops, warn, timeout, lockdep, kmemleak, list, kasan, cfi (or 1, for fail)" ;;
 esac
 if [ "${HARNESS_SELFTEST:-}" = timeout ]; then
 	timeout=${TIMEOUT:-12}

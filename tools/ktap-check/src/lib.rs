@@ -42,6 +42,9 @@ pub const SPLAT_PATTERNS: &[&str] = &[
     "blocked for more than",
     "UBSAN:",
     "KASAN:",
+    // kCFI (kernel/cfi.c `report_cfi_failure`): the line before the oops,
+    // or, with CFI_PERMISSIVE, before a WARNING.
+    "CFI failure at",
     "refcount_t:",
     "list_add corruption",
     "list_add double add",
@@ -952,7 +955,7 @@ markers-guest: done rc=0
         "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:585",
         "BUG: using smp_processor_id() in preemptible [00000000] code: insmod/77",
         "BUG: scheduling while atomic: insmod/77/0x00000002",
-        // KASAN (not in the debug kernel yet, see Documentation/testing.rst)
+        // KASAN (in the clang kernel, KCONFIG=clang, not in this one)
         "BUG: KASAN: slab-out-of-bounds in foo+0x12/0x30 [markers]",
         // SLUB
         "BUG kmalloc-64 (Not tainted): Poison overwritten",
@@ -984,6 +987,31 @@ markers-guest: done rc=0
             let r = run(&format!("ok 1 a\n[   42.123456] {line}\n{DONE}"));
             assert_eq!(r.harness.len(), 1, "{line}");
             assert_eq!(r.exit_code(), 1, "{line}");
+        }
+    }
+
+    /// Lines the clang kernel (scripts/kernel/markers-clang.config) prints
+    /// for a KASAN report or a kCFI failure, as 6.12 prints them; each must
+    /// turn a run red on its own.
+    const CLANG_REPORTS: &[&str] = &[
+        "BUG: KASAN: slab-out-of-bounds in foo+0x12/0x30 [markers]",
+        "BUG: KASAN: use-after-free in markers_call_indirect+0x2c/0x60 [markers]",
+        "BUG: KASAN: global-out-of-bounds in bar+0x1/0x2",
+        "CFI failure at markers_call_indirect+0x1c/0x40 [markers] (target: foo+0x0/0x10 [markers_test]; expected type: 0x9a1b2c3d)",
+        "CFI failure at bar+0x10/0x20 (no target information)",
+    ];
+
+    #[test]
+    fn clang_reports_are_detected() {
+        for line in CLANG_REPORTS {
+            assert!(is_splat(line), "{line}");
+            let r = run(&format!("ok 1 a\n[   42.123456] {line}\n{DONE}"));
+            assert_eq!(r.harness.len(), 1, "{line}");
+            assert_eq!(r.exit_code(), 1, "{line}");
+            assert!(
+                r.harness[0].reason.contains("CFI failure")
+                    || r.harness[0].reason.contains("KASAN")
+            );
         }
     }
 
