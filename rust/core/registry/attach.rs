@@ -196,15 +196,9 @@ impl Registry {
         self.reconcile();
     }
 
-    /// Attaches pending probes to markers that have none attached yet (the
-    /// markers of a module that just loaded), logging mismatches.
-    pub(super) fn attach_new(&mut self) -> Result {
-        for m in self.markers.iter_mut() {
-            m.touched = m.array().is_none();
-            if m.touched {
-                probes::log_mismatches(&m.name, m.sig_str(), &self.probes);
-            }
-        }
+    /// Applies a probe change to the touched markers: `refresh`, then
+    /// `finish`; on error nothing changed and the marks are cleared.
+    fn change_touched(&mut self) -> Result {
         match self.refresh() {
             Ok(c) => {
                 self.finish(c);
@@ -215,6 +209,18 @@ impl Registry {
                 Err(e)
             }
         }
+    }
+
+    /// Attaches pending probes to markers that have none attached yet (the
+    /// markers of a module that just loaded), logging mismatches.
+    pub(super) fn attach_new(&mut self) -> Result {
+        for m in self.markers.iter_mut() {
+            m.touched = m.array().is_none();
+            if m.touched {
+                probes::log_mismatches(&m.name, m.sig_str(), &self.probes);
+            }
+        }
+        self.change_touched()
     }
 
     /// Registers a batch of probes: all or nothing, one patch pass, one
@@ -273,17 +279,8 @@ impl Registry {
         for m in self.markers.iter_mut() {
             m.touched = batch.iter().any(|p| p.name == m.name.as_slice());
         }
-        match self.refresh() {
-            Ok(c) => {
-                self.finish(c);
-                Ok(())
-            }
-            Err(e) => {
-                self.untouch();
-                truncate(&mut self.probes, added);
-                Err(e)
-            }
-        }
+        self.change_touched()
+            .inspect_err(|_| truncate(&mut self.probes, added))
     }
 
     /// Unregisters a batch of `n` probes, entry `i` given by `entry(i)`: all
