@@ -267,50 +267,15 @@ fn check(site: &Site, enable: bool) -> core::result::Result<Option<[u8; 5]>, ()>
 /// being rewritten.
 fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<Slot<'a>>]) -> Report {
     let mut report = Report::default();
-    let mut n = 0;
 
     // SAFETY: plain lock of the CPU hotplug lock, released below.
     unsafe { bindings::cpus_read_lock() };
 
-    // 0. Check every site.
-    for &(site, enable) in batch {
-        match check(site, enable) {
-            Ok(None) => {}
-            Ok(Some(new)) => {
-                slots[n] = Some(Slot {
-                    site,
-                    new,
-                    enable,
-                    failed: false,
-                });
-                n += 1;
-            }
-            Err(()) => fail(&mut report),
-        }
-    }
-
+    let n = check_all(batch, slots, &mut report);
     let todo = &mut slots[..n];
     if !todo.is_empty() {
         STATS.passes.fetch_add(1, Ordering::Relaxed);
-        // 1. int3 on byte 0 of every site (a torn site has ours already).
-        for s in todo.iter_mut().flatten() {
-            let old = s.site.state.load(Ordering::Relaxed);
-            let new_state = (old & !ENABLED) | PATCHING | if s.enable { ENABLED } else { 0 };
-            // Release: ordered before the 0xcc store (see above). A torn
-            // site traps already and from here on is emulated in the new
-            // state.
-            s.site.state.store(new_state, Ordering::Release);
-            if old & TORN != 0 {
-                continue;
-            }
-            if write(s.site.addr, &[INT3], 1).is_err() {
-                // Nothing written: the site keeps its old bytes and state.
-                log_site(c"cannot write the text of", s.site, &s.site.read(), &s.new);
-                s.site.state.store(old, Ordering::Release);
-                s.failed = true;
-                fail(&mut report);
-            }
-        }
+        write_int3s(todo, &mut report);
         sync_all();
         // 3. The rest of the new instruction.
         for s in todo.iter_mut().flatten().filter(|s| !s.failed) {
@@ -326,21 +291,7 @@ fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<Slot<'a>>]) -> Report
             }
         }
         sync_all();
-        // 7. Done: read back.
-        for s in todo.iter().flatten().filter(|s| !s.failed) {
-            let have = s.site.read();
-            if have != s.new {
-                log_site(c"read-back mismatch at", s.site, &have, &s.new);
-                s.site.state.fetch_or(BROKEN, Ordering::Release);
-                fail(&mut report);
-                continue;
-            }
-            s.site
-                .state
-                .fetch_and(!(PATCHING | TORN), Ordering::Release);
-            report.applied += 1;
-            STATS.rewrites.fetch_add(1, Ordering::Relaxed);
-        }
+        read_back(todo, &mut report);
         // 8. Purge the lazily freed aliases and their TLB entries.
         // SAFETY: process context, no locks that the purge needs are held.
         unsafe { markers_text_flush() };
@@ -349,6 +300,72 @@ fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<Slot<'a>>]) -> Report
     // SAFETY: taken above.
     unsafe { bindings::cpus_read_unlock() };
     report
+}
+
+/// Step 0: checks every site of `batch`, fills `slots` with those to
+/// rewrite and returns how many.
+fn check_all<'a>(
+    batch: &[(&'a Site, bool)],
+    slots: &mut [Option<Slot<'a>>],
+    report: &mut Report,
+) -> usize {
+    let mut n = 0;
+    for &(site, enable) in batch {
+        match check(site, enable) {
+            Ok(None) => {}
+            Ok(Some(new)) => {
+                slots[n] = Some(Slot {
+                    site,
+                    new,
+                    enable,
+                    failed: false,
+                });
+                n += 1;
+            }
+            Err(()) => fail(report),
+        }
+    }
+    n
+}
+
+/// Step 1: the new state, then an int3 on byte 0 of every site (a torn
+/// site has ours already).
+fn write_int3s(todo: &mut [Option<Slot<'_>>], report: &mut Report) {
+    for s in todo.iter_mut().flatten() {
+        let old = s.site.state.load(Ordering::Relaxed);
+        let new_state = (old & !ENABLED) | PATCHING | if s.enable { ENABLED } else { 0 };
+        // Release: ordered before the 0xcc store (see above). A torn site
+        // traps already and from here on is emulated in the new state.
+        s.site.state.store(new_state, Ordering::Release);
+        if old & TORN != 0 {
+            continue;
+        }
+        if write(s.site.addr, &[INT3], 1).is_err() {
+            // Nothing written: the site keeps its old bytes and state.
+            log_site(c"cannot write the text of", s.site, &s.site.read(), &s.new);
+            s.site.state.store(old, Ordering::Release);
+            s.failed = true;
+            fail(report);
+        }
+    }
+}
+
+/// Step 7: every rewritten site is read back and leaves PATCHING.
+fn read_back(todo: &[Option<Slot<'_>>], report: &mut Report) {
+    for s in todo.iter().flatten().filter(|s| !s.failed) {
+        let have = s.site.read();
+        if have != s.new {
+            log_site(c"read-back mismatch at", s.site, &have, &s.new);
+            s.site.state.fetch_or(BROKEN, Ordering::Release);
+            fail(report);
+            continue;
+        }
+        s.site
+            .state
+            .fetch_and(!(PATCHING | TORN), Ordering::Release);
+        report.applied += 1;
+        STATS.rewrites.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn fail(report: &mut Report) {

@@ -249,18 +249,29 @@ const NTESTS: u32 = 14;
 fn run(t: &mut Ktap) {
     let a1 = raw(c"ftest_one", &A);
     let b1 = raw(c"ftest_one", &B);
+    probe_sweeps(t, &a1, &b1);
+    write_failures(t);
+    tramp_failures(t, &a1, &b1);
+    t.check(
+        "no probe was ever called with data not its own",
+        FOREIGN.load(Ordering::Relaxed) == 0,
+    );
+}
 
+/// Tests 1-6: registration, unregistration and enabling, each allocation
+/// failing in turn.
+fn probe_sweeps(t: &mut Ktap, a1: &RawProbe, b1: &RawProbe) {
     // 1. Registering the only probe of a marker.
     let (_, ok) = sweep(
         "register one probe",
         || true,
-        || reg(&a1),
+        || reg(a1),
         |r| {
             if r == 0 {
                 let ok = hit5(one_site) == (5, 0);
-                ok && unreg(&a1) == 0 && hit5(one_site) == (0, 0)
+                ok && unreg(a1) == 0 && hit5(one_site) == (0, 0)
             } else {
-                enomem(r) && state(&a1) == ENOENT.to_errno() && site_bytes(b"ftest_one") == NOP5
+                enomem(r) && state(a1) == ENOENT.to_errno() && site_bytes(b"ftest_one") == NOP5
             }
         },
     );
@@ -270,16 +281,16 @@ fn run(t: &mut Ktap) {
     );
 
     // 2. Adding a second probe while the first is called directly.
-    let ok0 = reg(&a1) == 0 && hit5(one_site) == (5, 0);
+    let ok0 = reg(a1) == 0 && hit5(one_site) == (5, 0);
     let (_, ok) = sweep(
         "register a second probe",
         || true,
-        || reg(&b1),
+        || reg(b1),
         |r| {
             if r == 0 {
-                hit5(one_site) == (5, 5) && unreg(&b1) == 0 && hit5(one_site) == (5, 0)
+                hit5(one_site) == (5, 5) && unreg(b1) == 0 && hit5(one_site) == (5, 0)
             } else {
-                enomem(r) && state(&b1) == ENOENT.to_errno() && hit5(one_site) == (5, 0)
+                enomem(r) && state(b1) == ENOENT.to_errno() && hit5(one_site) == (5, 0)
             }
         },
     );
@@ -291,8 +302,8 @@ fn run(t: &mut Ktap) {
     // 3. Unregistering one of two probes never fails for lack of memory.
     let (_, ok) = sweep(
         "unregister one of two probes",
-        || reg(&b1) == 0,
-        || unreg(&b1),
+        || reg(b1) == 0,
+        || unreg(b1),
         |r| r == 0 && hit5(one_site) == (5, 0),
     );
     t.check(
@@ -304,20 +315,20 @@ fn run(t: &mut Ktap) {
     let (_, ok) = sweep(
         "unregister the only probe",
         || true,
-        || unreg(&a1),
+        || unreg(a1),
         |r| {
-            let ok = r == 0 && hit5(one_site) == (0, 0) && state(&a1) == ENOENT.to_errno();
-            ok && reg(&a1) == 0
+            let ok = r == 0 && hit5(one_site) == (0, 0) && state(a1) == ENOENT.to_errno();
+            ok && reg(a1) == 0
         },
     );
     t.check(
         "unregistering a directly called probe under allocation failures always succeeds",
         ok,
     );
-    let ok = unreg(&a1) == 0 && hit5(one_site) == (0, 0);
+    let ok = unreg(a1) == 0 && hit5(one_site) == (0, 0);
     t.check("and the marker is silent after it", ok);
 
-    // 5. Enabling under allocation failures.
+    // 6. Enabling under allocation failures.
     let (_, ok) = sweep(
         "enable",
         || true,
@@ -340,8 +351,10 @@ fn run(t: &mut Ktap) {
         "enabling under allocation failures: done, or -ENOMEM and nothing changed",
         ok,
     );
+}
 
-    // 6-8. A text write failing at each step of the protocol.
+/// Tests 7-9: a site's text write failing at each step of the protocol.
+fn write_failures(t: &mut Ktap) {
     let enable = || {
         // SAFETY: a NUL-terminated name.
         unsafe { markers_enable(c"ftest_two".as_ptr().cast()) }
@@ -398,14 +411,17 @@ fn run(t: &mut Ktap) {
             ok,
         );
     }
+}
 
-    // 9-10. A trampoline that cannot leave its probe.
-    let ok0 = reg(&a1) == 0 && hit5(one_site) == (5, 0);
+/// Tests 10-13: trampolines whose text writes fail.
+fn tramp_failures(t: &mut Ktap, a1: &RawProbe, b1: &RawProbe) {
+    // 10-11. A trampoline that cannot leave its probe.
+    let ok0 = reg(a1) == 0 && hit5(one_site) == (5, 0);
     fail_writes(1 << 1, 1000);
-    let r = unreg(&a1);
-    let still = state(&a1) == 1 && hit5(one_site) == (5, 0);
-    let r2 = reg(&b1);
-    let b_absent = state(&b1) == ENOENT.to_errno() && hit5(one_site) == (5, 0);
+    let r = unreg(a1);
+    let still = state(a1) == 1 && hit5(one_site) == (5, 0);
+    let r2 = reg(b1);
+    let b_absent = state(b1) == ENOENT.to_errno() && hit5(one_site) == (5, 0);
     fail_writes(0, 0);
     t.check(
         "unregistering a probe whose trampoline cannot be rewritten: -EIO, still called with its own data",
@@ -416,8 +432,8 @@ fn run(t: &mut Ktap) {
         eio(r2) && b_absent,
     );
 
-    // 11. A trampoline that cannot be pointed at its probe stays indirect.
-    let r0 = unreg(&a1);
+    // 12. A trampoline that cannot be pointed at its probe stays indirect.
+    let r0 = unreg(a1);
     // The marker's sites are enabled first: only the trampoline pass fails.
     let a_quiet = RawProbe {
         flags: 0,
@@ -439,21 +455,16 @@ fn run(t: &mut Ktap) {
         ok,
     );
 
-    // 12. Leaving torn at step 3: the trap runs the indirect path.
-    let ok0 = unreg(&a1) == 0 && reg(&a1) == 0 && hit5(one_site) == (5, 0);
+    // 13. Leaving torn at step 3: the trap runs the indirect path.
+    let ok0 = unreg(a1) == 0 && reg(a1) == 0 && hit5(one_site) == (5, 0);
     fail_writes(1 << 3, 1000);
-    let r = unreg(&a1);
+    let r = unreg(a1);
     fail_writes(0, 0);
     let ok = ok0 && r == 0 && hit5(one_site) == (0, 0);
-    let ok = ok && reg(&a1) == 0 && hit5(one_site) == (5, 0) && unreg(&a1) == 0;
+    let ok = ok && reg(a1) == 0 && hit5(one_site) == (5, 0) && unreg(a1) == 0;
     t.check(
         "a trampoline torn while leaving its probe no longer calls it, and is repaired later",
         ok,
-    );
-
-    t.check(
-        "no probe was ever called with data not its own",
-        FOREIGN.load(Ordering::Relaxed) == 0,
     );
 }
 
