@@ -14,8 +14,14 @@
 /* Release of the markers project this header belongs to. */
 #define MARKERS_VERSION "0.1.0"
 
-/* Version of the binary interface between markers.ko and its clients. */
-#define MARKERS_ABI_VERSION 1
+/*
+ * Version of the binary interface between markers.ko and its clients: the
+ * site descriptor and state layout, the trampoline protocol and the probe
+ * calling convention below.  Every site descriptor names this markers.ko's
+ * markers_abi_version and carries its layout version; a client built for
+ * another ABI is refused at load.  See Documentation/probes.rst, "ABI".
+ */
+#define MARKERS_ABI_VERSION 2
 
 /*
  * Every site descriptor points at this symbol: a module with markers cannot
@@ -99,22 +105,47 @@ int markers_test_fail_writes(unsigned int steps, unsigned int count);
  * so a marker mark!(net_rx, "len={} dev={}", len: u32, dev: &CStr) has the
  * signature "Ic".  A probe attaches only to a marker of its signature.
  *
- * Argument ABI: the handler gets the arguments as an array of u64 slots, one
- * per argument, two for t and y (pointer, then length).  Integers are zero-
- * or sign-extended, bool is 0 or 1, pointers and C strings are addresses,
- * valid only during the call.
+ * Probe ABI: a probe of a marker of n arguments is a function
+ *
+ *	void probe(void *data, u64 a0, u64 a1, ..., u64 an-1);
+ *
+ * called with the x86-64 C calling convention, one u64 parameter per
+ * argument: integers zero- or sign-extended to 64 bits, bool 0 or 1,
+ * pointers and C strings (c) as addresses, strings (t) and bytes (y) as the
+ * address of a struct markers_span.  Every referent is valid only during the
+ * call.  Declare the parameters u64, exactly n of them: under kCFI the
+ * dispatcher's call is type-checked against that prototype.
  *
  * Context: handlers run where the marked code runs (any context, NMI
- * included) with preemption disabled; they must not sleep.  Nesting (a
- * handler that hits markers) is cut off after 4 levels per CPU.
+ * included), with preemption as that code has it: a handler may be
+ * preempted, must not sleep, and disables preemption itself if it needs to
+ * stay on one CPU.  A handler must not hit its own marker.  Unregistration
+ * waits for handlers preempted anywhere (an RCU-tasks grace period).
+ *
+ * Hits: every enabled site counts its hits in a per-CPU counter of its
+ * mark! invocation, whatever its probes; markers_hits() sums them.
  *
  * Arming: a marker's sites jump exactly while the marker is enabled, either
  * explicitly (markers_enable(), the control file) or by an attached probe
  * registered with MARKERS_PROBE_ENABLE.  A probe without the flag gets hits
  * only while the marker is armed for another reason.
  */
-typedef void (*markers_probe_fn)(void *data, const u64 *args,
-				 unsigned int nslots);
+struct markers_span {
+	const void *ptr;
+	size_t len;
+};
+
+/* The C string argument @a of a probe. */
+static inline const char *markers_arg_str(u64 a)
+{
+	return (const char *)(unsigned long)a;
+}
+
+/* The string or bytes argument @a of a probe. */
+static inline const struct markers_span *markers_arg_span(u64 a)
+{
+	return (const struct markers_span *)(unsigned long)a;
+}
 
 /* The probe arms its marker while attached. */
 #define MARKERS_PROBE_ENABLE	0x1
@@ -122,7 +153,7 @@ typedef void (*markers_probe_fn)(void *data, const u64 *args,
 struct markers_probe {
 	const char *name;		/* marker name, [A-Za-z0-9_]{1,63} */
 	const char *sig;		/* signature, e.g. "Ic" */
-	markers_probe_fn func;
+	const void *func;		/* void func(void *data, u64 a0, ...) */
 	void *data;			/* passed to func */
 	unsigned int flags;		/* MARKERS_PROBE_* */
 };
@@ -163,7 +194,7 @@ int markers_probe_unregister_many(const struct markers_probe *probes,
 				  unsigned int n);
 
 static inline int markers_probe_register(const char *name, const char *sig,
-					 markers_probe_fn func, void *data,
+					 const void *func, void *data,
 					 unsigned int flags)
 {
 	struct markers_probe p = { name, sig, func, data, flags };
@@ -172,7 +203,7 @@ static inline int markers_probe_register(const char *name, const char *sig,
 }
 
 static inline int markers_probe_unregister(const char *name,
-					   markers_probe_fn func, void *data)
+					   const void *func, void *data)
 {
 	struct markers_probe p = { name, NULL, func, data, 0 };
 
@@ -193,11 +224,5 @@ int markers_probe_state(const struct markers_probe *probe);
  * an explicit barrier, e.g. before freeing data shared by several probes.
  */
 void markers_probe_synchronize(void);
-
-/*
- * Used by the mark! expansion: the per-CPU nesting counter of enabled
- * blocks (biased, see markers_glue.c).
- */
-DECLARE_PER_CPU(s8, markers_fire_depth);
 
 #endif /* _LINUX_MARKERS_H */

@@ -205,7 +205,7 @@ unsafe extern "C" fn control_show(
                 BStr::from_bytes(&m.name),
                 if m.armed() { "on" } else { "off" },
                 m.nsites,
-                m.hits(),
+                r.hits(m),
                 nprobes,
                 BStr::from_bytes(m.sig_str()),
                 BStr::from_bytes(&m.format),

@@ -11,9 +11,8 @@ use crate::probes::{self, Dispatch, Hub, ProbeArray};
 ///
 /// # Invariants
 ///
-/// Boxed, so `hub`, `count_disp` and `multi_disp` keep their addresses: the
-/// dispatchers' data points at `hub`, and site states point at the
-/// dispatches. `direct` is `Some(key)` whenever one of the marker's
+/// Boxed, so `hub` and `multi_disp` keep their addresses: the dispatcher's
+/// data points at `hub`, and site states point at `multi_disp`. `direct` is `Some(key)` whenever one of the marker's
 /// trampolines may jump straight to the probe `key` (see `tramps.rs`).
 pub(crate) struct Marker {
     /// The name, without NUL.
@@ -22,16 +21,20 @@ pub(crate) struct Marker {
     pub(crate) format: KVec<u8>,
     /// The argument signature, NUL-padded.
     pub(crate) sig: [u8; 16],
+    /// Number of arguments.
+    pub(crate) nargs: usize,
     /// Enabled explicitly (`markers_enable()`, the control file).
     pub(crate) explicit: bool,
     /// Attached probes registered with `MARKERS_PROBE_ENABLE`.
     pub(crate) enable_refs: usize,
-    /// The attached probes and the hit count, for the dispatchers.
+    /// The attached probes, for the dispatcher.
     pub(crate) hub: Hub,
-    /// The dispatch without probes: `count_hit` on `hub`.
-    count_disp: Dispatch,
-    /// The dispatch for several probes: `fire_multi` on `hub`.
+    /// The dispatch for several probes or none: the dispatcher of the
+    /// marker's arity on `hub`.
     multi_disp: Dispatch,
+    /// Hits of the sites of modules gone since (the others are counted in
+    /// their modules' per-CPU counters).
+    pub(crate) gone_hits: u64,
     /// The probe (handler, data) some trampolines may jump to directly.
     pub(crate) direct: Option<(usize, usize)>,
     /// Number of registered sites.
@@ -58,22 +61,21 @@ impl Marker {
         n.extend_from_slice(name, GFP_KERNEL)?;
         let mut f = KVec::new();
         f.extend_from_slice(format, GFP_KERNEL)?;
+        let nargs = sig.iter().position(|&b| b == 0).unwrap_or(16);
         let mut b = KBox::new(
             Self {
                 name: n,
                 format: f,
                 sig: *sig,
+                nargs,
                 explicit: false,
                 enable_refs: 0,
                 hub: Hub::new(),
-                count_disp: Dispatch {
-                    func: probes::count_hit,
-                    data: core::ptr::null_mut(),
-                },
                 multi_disp: Dispatch {
-                    func: probes::fire_multi,
+                    func: probes::fns(nargs).multi,
                     data: core::ptr::null_mut(),
                 },
+                gone_hits: 0,
                 direct: None,
                 nsites: 0,
                 touched: false,
@@ -81,21 +83,20 @@ impl Marker {
             },
             GFP_KERNEL,
         )?;
-        // INVARIANT: the dispatchers get the hub's final (boxed) address.
-        let hub = core::ptr::addr_of!(b.hub) as *mut core::ffi::c_void;
-        b.count_disp.data = hub;
-        b.multi_disp.data = hub;
+        // INVARIANT: the dispatcher gets the hub's final (boxed) address.
+        b.multi_disp.data = core::ptr::addr_of!(b.hub) as *mut core::ffi::c_void;
         Ok(b)
     }
 
-    /// The dispatch its sites call now: the only attached probe, or one of
-    /// the marker's own dispatchers. Valid until the next `publish` on this
+    /// The dispatch its sites call now: the only attached probe, or the
+    /// marker's own dispatcher. Valid until the next `publish` on this
     /// marker plus a grace period.
     pub(crate) fn current_disp(&self) -> *mut Dispatch {
-        let d = match self.hub.array() {
-            Some(a) => a.single().unwrap_or(&self.multi_disp),
-            None => &self.count_disp,
-        };
+        let d = self
+            .hub
+            .array()
+            .and_then(ProbeArray::single)
+            .unwrap_or(&self.multi_disp);
         d.cast_mut()
     }
 
@@ -113,11 +114,6 @@ impl Marker {
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
     pub(crate) fn armed(&self) -> bool {
         self.explicit || self.enable_refs > 0
-    }
-
-    /// Times an enabled site of this marker ran through a dispatcher.
-    pub(crate) fn hits(&self) -> u64 {
-        self.hub.hits.load(core::sync::atomic::Ordering::Relaxed)
     }
 
     /// The signature as text, without NULs.

@@ -53,7 +53,7 @@ module! {
 ///
 /// It must equal `MARKERS_ABI_VERSION` in `include/linux/markers.h`; `init`
 /// refuses to load a module whose two halves disagree.
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 extern "C" {
     /// The exported ABI version, defined by `markers_glue.c`.
@@ -67,13 +67,12 @@ extern "C" {
     fn markers_glue_exit();
     fn markers_fault_arm(action: c_ulong);
     fn markers_fault_disarm();
-    fn markers_call_indirect();
 }
 
-/// Address of `markers_call_indirect`, where a trampoline jumps while its
-/// marker does not call its only probe directly.
-pub(crate) fn call_indirect_addr() -> usize {
-    markers_call_indirect as *const () as usize
+/// Addresses of `markers_dispatch_<n>`, by arity: where a trampoline jumps
+/// while its marker does not call its only probe directly.
+pub(crate) fn dispatch_addrs() -> [usize; markers::section::ARGS_MAX + 1] {
+    core::array::from_fn(|n| probes::fns(n).dispatch as usize)
 }
 
 /// Address of `markers_abi_version`, which valid descriptors point at.
@@ -197,7 +196,7 @@ pub extern "C" fn markers_module_event(action: c_ulong, m: *mut bindings::module
         (bindings::module_state_MODULE_STATE_COMING, Some(b)) => {
             let expect = section::Expect {
                 abi: abi_version_ptr(),
-                indirect: call_indirect_addr(),
+                indirect: dispatch_addrs(),
             };
             r.module_coming(m, b, &expect)
         }
@@ -293,7 +292,7 @@ pub unsafe extern "C" fn markers_hits(name: *const u8) -> i64 {
         Ok(n) => n,
         Err(e) => return e.to_errno() as i64,
     };
-    match with_registry(|r| r.find(name).map(|m| m.hits())) {
+    match with_registry(|r| r.find(name).map(|m| r.hits(m))) {
         Ok(Some(h)) => h as i64,
         Ok(None) => ENOENT.to_errno() as i64,
         Err(e) => e.to_errno() as i64,
@@ -413,9 +412,10 @@ unsafe fn spec<'a>(p: *const RawProbe, i: usize, need_sig: bool) -> Result<Probe
         // SAFETY: as above.
         unsafe { CStr::from_char_ptr(r.sig) }.as_bytes()
     };
-    let Some(func) = r.func else {
+    let func = r.func;
+    if func.is_null() {
         return Err(EINVAL);
-    };
+    }
     if r.flags & !PROBE_ENABLE != 0 {
         return Err(EINVAL);
     }
@@ -510,6 +510,5 @@ pub unsafe extern "C" fn markers_probe_state(probe: *const RawProbe) -> c_int {
 /// still be running.
 #[no_mangle]
 pub extern "C" fn markers_probe_synchronize() {
-    // SAFETY: plain call from process context.
-    unsafe { bindings::synchronize_rcu() };
+    probes::synchronize();
 }

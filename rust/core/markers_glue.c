@@ -16,12 +16,16 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/ptrace.h>
+#include <linux/overflow.h>
 #include <linux/rcupdate.h>
+#include <linux/rcupdate_wait.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/trace.h>
 #include <linux/vmalloc.h>
+#include <linux/uaccess.h>
+#include <asm/ibt.h>
 #include <asm/sync_core.h>
 
 #include <linux/markers.h>
@@ -104,34 +108,114 @@ EXPORT_SYMBOL_GPL(markers_probe_synchronize);
 
 /*
  * Where a marker's trampolines jump while the marker does not have exactly
- * one probe attached (a dispatcher of markers.ko runs several probes, or
- * counts the hit when there is none).  The enabled block calls the
- * trampoline with a probe's three arguments and the site's dispatch as the
- * fourth (rust/markers/site.rs); a probe reached directly through a patched
- * trampoline ignores that fourth argument.  The call below is an ordinary
- * compiler-emitted indirect call: through the retpoline thunk under
- * MITIGATION_RETPOLINE, type-checked (kCFI, FineIBT) under CFI_CLANG.  The
- * registry checks at load that every trampoline jumps here.  notrace: it is
- * part of the enabled path, as the trampoline that jumps here is.
+ * one probe attached: markers_dispatch_<n> for a marker of n arguments,
+ * defined in Rust (rust/core/probes.rs).  The enabled block calls the
+ * trampoline as probe(data, a0, ..., an-1, dispatch) (rust/markers/args.rs);
+ * markers_dispatch_<n> calls dispatch->func(dispatch->data, a0, ..., an-1)
+ * with an ordinary compiler-emitted indirect call (retpoline thunk under
+ * MITIGATION_RETPOLINE, type-checked by kCFI under CFI_CLANG).  A probe
+ * reached directly through a patched trampoline ignores the extra
+ * parameter.  The registry checks at load that every trampoline jumps to
+ * the dispatcher of its arity.
  */
-notrace void markers_call_indirect(void *data, const u64 *slots,
-				   unsigned int nslots,
-				   const struct markers_dispatch *d)
-{
-	d->func(data, slots, nslots);
-}
-EXPORT_SYMBOL_GPL(markers_call_indirect);
+EXPORT_SYMBOL_GPL(markers_dispatch_0);
+EXPORT_SYMBOL_GPL(markers_dispatch_1);
+EXPORT_SYMBOL_GPL(markers_dispatch_2);
+EXPORT_SYMBOL_GPL(markers_dispatch_3);
+EXPORT_SYMBOL_GPL(markers_dispatch_4);
+EXPORT_SYMBOL_GPL(markers_dispatch_5);
+EXPORT_SYMBOL_GPL(markers_dispatch_6);
+EXPORT_SYMBOL_GPL(markers_dispatch_7);
+EXPORT_SYMBOL_GPL(markers_dispatch_8);
+EXPORT_SYMBOL_GPL(markers_dispatch_9);
+EXPORT_SYMBOL_GPL(markers_dispatch_10);
+EXPORT_SYMBOL_GPL(markers_dispatch_11);
+EXPORT_SYMBOL_GPL(markers_dispatch_12);
 
 /*
- * Nesting of enabled blocks on each CPU (a probe that hits markers that hit
- * markers...).  The block increments it with `incb` after disabling
- * preemption and bails out on signed overflow (`jo`): biased so that the
- * fifth nested increment overflows, which cuts nesting at 4 in one
- * instruction.  See rust/markers/site.rs.
+ * The grace period after which no enabled block or probe still holds a
+ * dispatch, probe array or probe replaced before the call.  Enabled blocks
+ * run with whatever preemption the marked code has: RCU covers those in
+ * interrupts, NMIs and preemption-disabled code, RCU-tasks a task preempted
+ * in a block or in a probe (it waits for every task to switch voluntarily,
+ * as the kernel's ftrace and BPF trampolines do).  Both run concurrently.
+ * Without CONFIG_TASKS_RCU a preemptible kernel's blocks disable preemption
+ * themselves (rust/markers/site.rs), and RCU alone covers them.
  */
-#define MARKERS_DEPTH_BIAS (S8_MAX - 4)
-DEFINE_PER_CPU(s8, markers_fire_depth) = MARKERS_DEPTH_BIAS;
-EXPORT_PER_CPU_SYMBOL_GPL(markers_fire_depth);
+void markers_synchronize_probes(void)
+{
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_mult(call_rcu, call_rcu_tasks);
+#else
+	synchronize_rcu();
+#endif
+}
+
+/*
+ * The enabled block's read side where RCU-tasks is missing (see above):
+ * exported for clients built for such a kernel.
+ */
+notrace void markers_preempt_disable(void)
+{
+	preempt_disable_notrace();
+}
+EXPORT_SYMBOL_GPL(markers_preempt_disable);
+
+notrace void markers_preempt_enable(void)
+{
+	preempt_enable_notrace();
+}
+EXPORT_SYMBOL_GPL(markers_preempt_enable);
+
+/*
+ * Where a direct trampoline jumps for the probe at @addr: past its ENDBR64,
+ * if it starts with one.  ENDBR marks a target of indirect branches; the
+ * trampoline's jmp is direct, and skipping the instruction (a NOP to it)
+ * saves one per hit.  The probe's first bytes are read without trusting
+ * the address.
+ */
+unsigned long markers_skip_endbr(unsigned long addr)
+{
+	u32 insn;
+
+	if (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)))
+		return addr;
+	return is_endbr(insn) ? addr + ENDBR_INSN_SIZE : addr;
+}
+
+/*
+ * Per-CPU hit counters: one u64 for each mark! invocation of a client,
+ * which its enabled block increments with one `incq %gs:(counter)`.
+ * test_mode: fail_hits_alloc makes every allocation fail until it is
+ * cleared (a one-shot failure would be hidden by busybox insmod, which
+ * retries a failed finit_module() with init_module()).
+ */
+static bool markers_fail_hits_alloc;
+module_param_named(fail_hits_alloc, markers_fail_hits_alloc, bool, 0600);
+MODULE_PARM_DESC(fail_hits_alloc, "test_mode: fail allocations of hit counters while set");
+
+u64 __percpu *markers_hits_alloc(size_t n)
+{
+	if (markers_test_mode && READ_ONCE(markers_fail_hits_alloc))
+		return NULL;
+	return __alloc_percpu_gfp(array_size(n ? n : 1, sizeof(u64)),
+				  sizeof(u64), GFP_KERNEL);
+}
+
+void markers_hits_free(u64 __percpu *hits)
+{
+	free_percpu(hits);
+}
+
+u64 markers_hits_sum(const u64 __percpu *hits)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(hits, cpu);
+	return sum;
+}
 
 /*
  * Kernel-mode int3: runs NMI-like, after the kernel's own text_poke_bp

@@ -19,16 +19,30 @@ int markers_module_event(unsigned long action, struct module *mod);
 /*
  * What an enabled block calls: a handler and its data, immutable once
  * published.  Layout shared with the client crate (rust/markers/section.rs
- * `Dispatch`) and the probes of markers.ko (rust/core/probes.rs).
+ * `Dispatch`) and the probes of markers.ko (rust/core/probes.rs), which
+ * defines markers_dispatch_0 ... markers_dispatch_12, where trampolines
+ * jump.
  */
 struct markers_dispatch {
-	markers_probe_fn func;
+	const void *func;
 	void *data;
 };
 
-/* Defined in C (markers_glue.c), called from marker sites. */
-void markers_call_indirect(void *data, const u64 *slots, unsigned int nslots,
-			   const struct markers_dispatch *d);
+/* The dispatchers, by arity (rust/core/probes.rs); exported here. */
+#define MARKERS_DECLARE_DISPATCH(n) void markers_dispatch_##n(void)
+MARKERS_DECLARE_DISPATCH(0);
+MARKERS_DECLARE_DISPATCH(1);
+MARKERS_DECLARE_DISPATCH(2);
+MARKERS_DECLARE_DISPATCH(3);
+MARKERS_DECLARE_DISPATCH(4);
+MARKERS_DECLARE_DISPATCH(5);
+MARKERS_DECLARE_DISPATCH(6);
+MARKERS_DECLARE_DISPATCH(7);
+MARKERS_DECLARE_DISPATCH(8);
+MARKERS_DECLARE_DISPATCH(9);
+MARKERS_DECLARE_DISPATCH(10);
+MARKERS_DECLARE_DISPATCH(11);
+MARKERS_DECLARE_DISPATCH(12);
 
 /* Defined in C (markers_glue.c), called from Rust. */
 int markers_glue_init(void);
@@ -39,5 +53,12 @@ void markers_sync_all_cpus(void);
 void markers_fault_arm(unsigned long action);
 void markers_fault_disarm(void);
 void markers_trace_print(const char *name, const char *msg, size_t len);
+void markers_synchronize_probes(void);
+unsigned long markers_skip_endbr(unsigned long addr);
+void markers_preempt_disable(void);
+void markers_preempt_enable(void);
+u64 __percpu *markers_hits_alloc(size_t n);
+void markers_hits_free(u64 __percpu *hits);
+u64 markers_hits_sum(const u64 __percpu *hits);
 
 #endif /* _MARKERS_GLUE_H */

@@ -19,17 +19,17 @@
 //! by [`stub`] when a probe must go and no memory is left to build a smaller
 //! array (unregistration never fails for lack of memory). Each of its
 //! sites' `SiteState` points at the marker's current *dispatch*: the only
-//! attached probe itself, or [`fire_multi`] for several, or [`count_hit`]
-//! for none. The enabled block calls the invocation's
-//! trampoline, which jumps to `markers_call_indirect` (calls the dispatch)
-//! or, while the marker has exactly one probe, to that probe directly; the
+//! attached probe itself, or the marker's `multi_<n>` for several or none.
+//! The enabled block counts the hit and calls the invocation's trampoline,
+//! which jumps to `markers_dispatch_<n>` (calls the dispatch) or, while the
+//! marker has exactly one probe, to that probe directly; the
 //! registry switches trampolines through the indirect path and a grace
 //! period whenever the dispatch changes (`tramps.rs`), so a direct
 //! trampoline never meets another probe's data. Arrays and
 //! dispatches are rebuilt on every change, published with release stores,
-//! read by the enabled block with acquire loads inside its read-side section
-//! (preemption disabled, see `rust/markers/site.rs`), and freed only after
-//! `synchronize_rcu()`. A batch
+//! read by the enabled block with acquire loads, and freed only after a
+//! grace period of RCU and of RCU-tasks ([`synchronize`]), which waits for
+//! enabled blocks and probes preempted anywhere. A batch
 //! of registrations or unregistrations costs one patch pass and one grace
 //! period whatever its size.
 //!
@@ -43,14 +43,31 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use kernel::prelude::*;
 use kernel::str::BStr;
 
+use markers::args::Span;
+
 pub(crate) use markers::section::Dispatch;
 
-pub(crate) use markers::sys::ProbeFn;
+/// A probe handler, by address: `void (*)(void *data, u64 a0, ...)` with as
+/// many `u64` parameters as its marker has arguments.
+pub(crate) type ProbeFn = *const c_void;
+
+extern "C" {
+    fn markers_synchronize_probes();
+}
+
+/// Waits until no enabled block or probe that may hold a dispatch, array or
+/// probe replaced before the call is still running: an RCU grace period
+/// (blocks in interrupts, NMIs, preemption-disabled code) and an RCU-tasks
+/// one (a task preempted in a block or a probe), run concurrently.
+pub(crate) fn synchronize() {
+    // SAFETY: plain call from process context.
+    unsafe { markers_synchronize_probes() };
+}
 
 /// The probes a marker calls.
 ///
@@ -83,10 +100,11 @@ impl ProbeArray {
         self.single().map(|d| unsafe { key(d) })
     }
 
-    /// Replaces the handler of every entry `dead` selects by [`stub`], in
-    /// place, allocating nothing. The caller then waits a grace period, after
-    /// which the old handlers no longer run from this array.
-    pub(crate) fn stub_out(&self, dead: impl Fn((usize, usize)) -> bool) -> usize {
+    /// Replaces the handler of every entry `dead` selects by the stub of
+    /// arity `nargs`, in place, allocating nothing. The caller then waits a
+    /// grace period, after which the old handlers no longer run from this
+    /// array.
+    pub(crate) fn stub_out(&self, nargs: usize, dead: impl Fn((usize, usize)) -> bool) -> usize {
         let mut n = 0;
         for d in self.probes.iter() {
             // SAFETY: the entry is alive with the array.
@@ -97,7 +115,7 @@ impl ProbeArray {
                     AtomicUsize::from_ptr(core::ptr::addr_of_mut!((*d.get()).func).cast())
                 };
                 // CAST: a handler is stored by address.
-                f.store(stub as *const () as usize, Ordering::Release);
+                f.store(fns(nargs).stub as usize, Ordering::Release);
                 n += 1;
             }
         }
@@ -118,18 +136,16 @@ pub(crate) unsafe fn key(d: *const Dispatch) -> (usize, usize) {
     (f.load(Ordering::Acquire), unsafe { (*d).data } as usize)
 }
 
-/// What a marker's dispatchers reach: its published probe array and its
-/// hit count. Lives in the marker, at a fixed address.
+/// What a marker's dispatcher reaches: its published probe array. Lives in
+/// the marker, at a fixed address.
 pub(crate) struct Hub {
     pub(crate) probes: AtomicPtr<ProbeArray>,
-    pub(crate) hits: AtomicU64,
 }
 
 impl Hub {
     pub(crate) const fn new() -> Self {
         Self {
             probes: AtomicPtr::new(core::ptr::null_mut()),
-            hits: AtomicU64::new(0),
         }
     }
 
@@ -251,58 +267,19 @@ pub(crate) fn log_mismatches(name: &[u8], sig: &[u8], probes: &[Probe]) {
     }
 }
 
-/// What replaces the handler of a probe removed without memory for a new
-/// array: does nothing.
-///
-/// # Safety
-///
-/// None needed: it touches none of its arguments.
-pub(crate) unsafe extern "C" fn stub(_data: *mut c_void, _slots: *const u64, _nslots: u32) {}
-
-/// Dispatch of a marker without probes: counts the hit.
-///
-/// # Safety
-///
-/// `data` is the marker's [`Hub`], alive while any of its sites can run.
-pub(crate) unsafe extern "C" fn count_hit(data: *mut c_void, _slots: *const u64, _nslots: u32) {
-    // SAFETY: see above.
-    unsafe { &*(data as *const Hub) }
-        .hits
-        .fetch_add(1, Ordering::Relaxed);
-}
-
-/// Dispatch of a marker with several probes: counts the hit and runs them.
-///
-/// # Safety
-///
-/// `data` is the marker's [`Hub`]; called from an enabled block, inside its
-/// read-side section, with the hit's slots.
-pub(crate) unsafe extern "C" fn fire_multi(data: *mut c_void, slots: *const u64, nslots: u32) {
-    // SAFETY: see above.
-    let hub = unsafe { &*(data as *const Hub) };
-    hub.hits.fetch_add(1, Ordering::Relaxed);
-    let arr = hub.probes.load(Ordering::Acquire);
-    if arr.is_null() {
-        return;
-    }
-    // SAFETY: a published array stays valid until a grace period after it
-    // is replaced; we are in a read-side section.
-    for d in unsafe { (*arr).probes.iter() } {
-        // SAFETY: the entry is alive with the array.
-        let (f, data) = unsafe { key(d.get()) };
-        // SAFETY: `f` is a handler registered with `data` (or the stub,
-        // which ignores it); the registration outlives this read-side
-        // section. CAST: `f` was stored from a `ProbeFn`.
-        unsafe { core::mem::transmute::<usize, ProbeFn>(f)(data as *mut c_void, slots, nslots) };
-    }
-}
-
 /// The built-in print probe's context: what it needs to format a hit.
 pub(crate) struct PrintCtx {
     /// NUL-terminated.
     pub(crate) name: KVec<u8>,
     pub(crate) format: KVec<u8>,
     pub(crate) sig: [u8; 16],
+}
+
+impl PrintCtx {
+    /// Number of arguments of its marker.
+    pub(crate) fn nargs(&self) -> usize {
+        self.sig.iter().position(|&b| b == 0).unwrap_or(16)
+    }
 }
 
 /// A fixed buffer that `fmt::Write` fills and silently truncates.
@@ -326,16 +303,14 @@ impl Line {
     }
 }
 
-/// Appends argument `kind` read from `slots` to `out`. Returns the slots
-/// used.
+/// Appends argument `kind`, passed as `v`, to `out`.
 ///
 /// # Safety
 ///
-/// `slots` holds the arguments of a site of signature `kind...`.
-unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
+/// `v` is an argument of kind `kind` passed by a site, valid for the call.
+unsafe fn format_arg(out: &mut Line, kind: u8, v: u64) {
     use core::fmt::Write;
-    let v = slots.first().copied().unwrap_or(0);
-    // CAST: each kind was stored widened to u64 (see the `markers` crate's
+    // CAST: each kind was passed widened to u64 (see the `markers` crate's
     // args.rs); narrowing back recovers it.
     let _ = match kind {
         b'b' => write!(out, "{}", v != 0),
@@ -353,9 +328,9 @@ unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
                 out.push(b"(null)");
             } else {
                 for i in 0..128 {
-                    // SAFETY: a `c` slot holds a pointer to a NUL-terminated
-                    // string valid for the duration of the hit; at most 128
-                    // bytes of it are read, up to its NUL.
+                    // SAFETY: a `c` argument is the address of a
+                    // NUL-terminated string valid for the duration of the
+                    // hit; at most 128 bytes of it are read, up to its NUL.
                     let c = unsafe { *((v as usize + i) as *const u8) };
                     if c == 0 {
                         break;
@@ -366,10 +341,11 @@ unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
             Ok(())
         }
         b't' | b'y' => {
-            let len = slots.get(1).copied().unwrap_or(0) as usize;
-            // SAFETY: `t`/`y` slots hold a pointer and a length valid for the
-            // duration of the hit.
-            let s = unsafe { core::slice::from_raw_parts(v as usize as *const u8, len.min(128)) };
+            // SAFETY: a `t`/`y` argument is the address of a span valid for
+            // the duration of the hit.
+            let sp = unsafe { *(v as usize as *const Span) };
+            // SAFETY: as above, for its bytes.
+            let s = unsafe { core::slice::from_raw_parts(sp.ptr, sp.len.min(128)) };
             if kind == b't' {
                 out.push(s);
             } else {
@@ -377,11 +353,10 @@ unsafe fn format_arg(out: &mut Line, kind: u8, slots: &[u64]) -> usize {
                     let _ = write!(out, "{:02x}", b);
                 }
             }
-            return 2;
+            Ok(())
         }
         _ => Ok(()),
     };
-    1
 }
 
 extern "C" {
@@ -390,32 +365,28 @@ extern "C" {
 
 /// The built-in print probe: formats the hit with the marker's format
 /// string (each `{}` replaced by the next argument) into the `markers`
-/// trace instance, `/sys/kernel/tracing/instances/markers/trace`.
+/// trace instance, `/sys/kernel/tracing/instances/markers/trace`. Reached
+/// through `PRINT[nargs]`.
 ///
 /// # Safety
 ///
-/// `data` is a `PrintCtx` kept alive by the registry while registered;
-/// `slots` holds `nslots` arguments of the context's signature.
-pub(crate) unsafe extern "C" fn print_probe(data: *mut c_void, slots: *const u64, nslots: u32) {
-    // SAFETY: see above.
-    let ctx = unsafe { &*(data as *const PrintCtx) };
-    // SAFETY: see above.
-    let slots = unsafe { core::slice::from_raw_parts(slots, nslots as usize) };
+/// `args` are the arguments of a site of the context's signature.
+unsafe fn print(ctx: &PrintCtx, args: &[u64]) {
     let mut out = Line {
         buf: [0; 256],
         len: 0,
     };
-    let kinds = ctx.sig.iter().take_while(|&&k| k != 0);
-    let mut kinds = kinds.copied();
+    let mut kinds = ctx.sig.iter().take_while(|&&k| k != 0).copied();
     let mut at = 0;
     let f = ctx.format.as_slice();
     let mut i = 0;
     while i < f.len() {
         if f[i] == b'{' && f.get(i + 1) == Some(&b'}') {
-            if let Some(k) = kinds.next() {
-                // SAFETY: the slots match the signature (probe attached only
-                // to a marker of this signature).
-                at += unsafe { format_arg(&mut out, k, slots.get(at..).unwrap_or(&[])) };
+            if let (Some(k), Some(&v)) = (kinds.next(), args.get(at)) {
+                // SAFETY: the arguments match the signature (the probe is
+                // attached only to a marker of this signature).
+                unsafe { format_arg(&mut out, k, v) };
+                at += 1;
             }
             i += 2;
         } else {
@@ -425,4 +396,138 @@ pub(crate) unsafe extern "C" fn print_probe(data: *mut c_void, slots: *const u64
     }
     // SAFETY: NUL-terminated name, `out.len` valid bytes.
     unsafe { markers_trace_print(ctx.name.as_ptr(), out.buf.as_ptr(), out.len) };
+}
+
+/// The type of each probe parameter after `data`.
+macro_rules! u64_of {
+    ($a:ident) => {
+        u64
+    };
+}
+
+/// The functions of each arity `n`: `markers_dispatch_<n>`, where the
+/// trampolines of markers of `n` arguments jump while they are not direct
+/// (exported: the trampolines name it); the marker dispatcher, which runs
+/// a marker's probes; the stub that replaces a removed probe in place; the
+/// print probe's entry point; and [`fns`], which finds them by arity. Every
+/// call through a handler address is an ordinary indirect call of the
+/// probe type of arity `n`: through the retpoline thunk under
+/// `MITIGATION_RETPOLINE`, type-checked under `CFI_CLANG` (kCFI).
+macro_rules! arities {
+    ($($n:literal, $dispatch:ident, $multi:ident, $stub:ident, $print:ident; ($($a:ident),*);)*) => {
+        $(
+        /// `markers_dispatch_<n>`: calls the dispatch `d` the enabled block
+        /// loaded, with its data (the `data` parameter is the same, read by
+        /// the block; `d`'s own field is used).
+        ///
+        /// # Safety
+        ///
+        /// Called by a trampoline, from an enabled block, with the dispatch
+        /// it loaded from its site state, alive until a grace period after
+        /// it is replaced.
+        #[no_mangle]
+        pub(crate) unsafe extern "C" fn $dispatch(_data: *mut c_void, $($a: u64,)* d: *const Dispatch) {
+            // SAFETY: see above.
+            let (f, data) = unsafe { key(d) };
+            // SAFETY: `f` is a handler of this arity (or a stub or the
+            // dispatcher of it), registered with `data`. CAST: stored from a
+            // handler address.
+            unsafe {
+                core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void $(, u64_of!($a))*)>(
+                    f,
+                )(data as *mut c_void $(, $a)*)
+            };
+        }
+
+        /// The dispatcher of a marker with several probes or none: runs its
+        /// probe array.
+        ///
+        /// # Safety
+        ///
+        /// `hub` is the marker's [`Hub`], alive while any of its sites can
+        /// run; called with the arguments of a site of arity `n`.
+        unsafe extern "C" fn $multi(hub: *mut c_void $(, $a: u64)*) {
+            // SAFETY: see above.
+            let hub = unsafe { &*(hub as *const Hub) };
+            let arr = hub.probes.load(Ordering::Acquire);
+            if arr.is_null() {
+                return;
+            }
+            // SAFETY: a published array stays valid until a grace period
+            // after it is replaced, which waits for this call.
+            for d in unsafe { (*arr).probes.iter() } {
+                // SAFETY: the entry is alive with the array.
+                let (f, data) = unsafe { key(d.get()) };
+                // SAFETY: as in the dispatch above.
+                unsafe {
+                    core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void $(, u64_of!($a))*)>(
+                        f,
+                    )(data as *mut c_void $(, $a)*)
+                };
+            }
+        }
+
+        /// What replaces the handler of a probe removed without memory for
+        /// a new array: does nothing.
+        ///
+        /// # Safety
+        ///
+        /// None needed: it touches none of its arguments.
+        unsafe extern "C" fn $stub(_data: *mut c_void $(, $a: u64)*) {
+            $(let _ = $a;)*
+        }
+
+        /// The print probe's entry point.
+        ///
+        /// # Safety
+        ///
+        /// `data` is a `PrintCtx` kept alive by the registry while
+        /// registered; the arguments are those of a site of its signature.
+        unsafe extern "C" fn $print(data: *mut c_void $(, $a: u64)*) {
+            // SAFETY: see above.
+            unsafe { print(&*(data as *const PrintCtx), &[$($a),*]) };
+        }
+        )*
+
+        /// The functions of arity `nargs` (at most 12).
+        pub(crate) fn fns(nargs: usize) -> Fns {
+            match nargs {
+                $($n => Fns {
+                    dispatch: $dispatch as ProbeFn,
+                    multi: $multi as ProbeFn,
+                    stub: $stub as ProbeFn,
+                    print: $print as ProbeFn,
+                },)*
+                _ => fns(12),
+            }
+        }
+    };
+}
+
+/// The functions of one arity.
+pub(crate) struct Fns {
+    /// `markers_dispatch_<n>`: where a trampoline jumps while not direct.
+    pub(crate) dispatch: ProbeFn,
+    /// The marker dispatcher.
+    pub(crate) multi: ProbeFn,
+    /// The stub.
+    pub(crate) stub: ProbeFn,
+    /// The print probe's entry point.
+    pub(crate) print: ProbeFn,
+}
+
+arities! {
+    0, markers_dispatch_0, multi_0, stub_0, print_0; ();
+    1, markers_dispatch_1, multi_1, stub_1, print_1; (a0);
+    2, markers_dispatch_2, multi_2, stub_2, print_2; (a0, a1);
+    3, markers_dispatch_3, multi_3, stub_3, print_3; (a0, a1, a2);
+    4, markers_dispatch_4, multi_4, stub_4, print_4; (a0, a1, a2, a3);
+    5, markers_dispatch_5, multi_5, stub_5, print_5; (a0, a1, a2, a3, a4);
+    6, markers_dispatch_6, multi_6, stub_6, print_6; (a0, a1, a2, a3, a4, a5);
+    7, markers_dispatch_7, multi_7, stub_7, print_7; (a0, a1, a2, a3, a4, a5, a6);
+    8, markers_dispatch_8, multi_8, stub_8, print_8; (a0, a1, a2, a3, a4, a5, a6, a7);
+    9, markers_dispatch_9, multi_9, stub_9, print_9; (a0, a1, a2, a3, a4, a5, a6, a7, a8);
+    10, markers_dispatch_10, multi_10, stub_10, print_10; (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9);
+    11, markers_dispatch_11, multi_11, stub_11, print_11; (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10);
+    12, markers_dispatch_12, multi_12, stub_12, print_12; (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
 }

@@ -71,6 +71,33 @@ struct Client {
     states: KVec<*const SiteState>,
     /// The trampolines of its invocations; never resized.
     tramps: KVec<MarkedSite>,
+    /// The per-CPU hit counters of its invocations, one `u64` for each of
+    /// `states`, in order; freed with the client.
+    hits: *mut u64,
+}
+
+extern "C" {
+    fn markers_hits_alloc(n: usize) -> *mut u64;
+    fn markers_hits_free(p: *mut u64);
+    fn markers_hits_sum(p: *const u64) -> u64;
+}
+
+/// The sum over every CPU of the per-CPU counter `p`.
+fn hits_sum(p: *const u64) -> u64 {
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: `p` is a counter of a live client's array.
+    unsafe { markers_hits_sum(p) }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `markers_hits_alloc` (or null), freed once;
+        // the module's blocks no longer run (its exit has returned, or its
+        // init never ran).
+        unsafe { markers_hits_free(self.hits) };
+    }
 }
 
 impl Client {
@@ -137,6 +164,22 @@ impl Registry {
             probes: KVec::new(),
             prints: KVec::new(),
         }
+    }
+
+    /// Times an enabled site of marker `m` ran, in every module, loaded or
+    /// gone.
+    pub(crate) fn hits(&self, m: &Marker) -> u64 {
+        let mp = m as *const Marker as *mut core::ffi::c_void;
+        let live: u64 = self
+            .clients
+            .iter()
+            .flat_map(|c| c.states.iter())
+            // SAFETY: the states of registered clients are alive.
+            .map(|&st| unsafe { &*st })
+            .filter(|st| st.marker.load(Ordering::Relaxed) == mp)
+            .map(|st| hits_sum(st.hits.load(Ordering::Relaxed)))
+            .sum();
+        m.gone_hits.wrapping_add(live)
     }
 
     /// Finds a marker by name.
@@ -213,7 +256,17 @@ impl Registry {
             sites: KVec::with_capacity(n, GFP_KERNEL)?,
             states: KVec::with_capacity(n, GFP_KERNEL)?,
             tramps: KVec::with_capacity(n, GFP_KERNEL)?,
+            // SAFETY: plain allocation; null on failure.
+            hits: unsafe { markers_hits_alloc(n) },
         };
+        if client.hits.is_null() {
+            pr_err!(
+                "module {}: no memory for the hit counters of {} sites\n",
+                module_name(m),
+                n
+            );
+            return Err(ENOMEM);
+        }
         let mut new_markers = 0;
         for e in entries.iter() {
             let (mk, new) = match self.find_or_add(e.name, e.format, &e.sig) {
@@ -243,10 +296,16 @@ impl Registry {
                 .sites
                 .push(MarkedSite { site, marker: mk }, GFP_KERNEL);
             if !client.states.contains(&e.state) {
+                // Counter `i` of the client's array is the state's.
+                let i = client.states.len();
+                // SAFETY: the state lies in the module's writable data
+                // (checked by `section::validate`); `i < n`, within the
+                // array.
+                unsafe { (*e.state).hits.store(client.hits.add(i), Ordering::Release) };
                 let _ = client.states.push(e.state, GFP_KERNEL);
             }
             if !client.tramps.iter().any(|t| t.site.addr == e.tramp) {
-                let indirect = expect.indirect;
+                let indirect = expect.indirect[usize::from(e.nargs)];
                 let site = Site::new(e.tramp, indirect, indirect, false);
                 let _ = client
                     .tramps
@@ -388,10 +447,17 @@ impl Registry {
         self.drop_unused_markers();
     }
 
-    /// Clears a removed client's states and its share of its markers.
+    /// Clears a removed client's states and its share of its markers; its
+    /// hits go to its markers' count of gone sites.
     fn unlink(&mut self, client: &Client) {
         for &st in client.states.iter() {
             // SAFETY: the module is still in memory during its notifiers.
+            let mk = unsafe { (*st).marker.load(Ordering::Relaxed) }.cast::<Marker>();
+            if !mk.is_null() {
+                // SAFETY: a state's marker outlives the client's sites.
+                unsafe { (*mk).gone_hits += hits_sum((*st).hits.load(Ordering::Relaxed)) };
+            }
+            // SAFETY: as above.
             unsafe {
                 (*st).marker.store(core::ptr::null_mut(), Ordering::Release);
                 (*st).disp.store(core::ptr::null_mut(), Ordering::Release);

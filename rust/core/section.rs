@@ -25,7 +25,7 @@
 //!   (`MOD_DATA`: not read-only, not read-only after init, not init data),
 //!   because the registry writes it;
 //! - its trampoline lies in the module's core text and is a `jmp` to
-//!   `markers_call_indirect`.
+//!   `markers_dispatch_<nargs>`.
 
 use core::ffi::c_void;
 
@@ -183,8 +183,9 @@ pub(crate) struct Entry {
 pub(crate) struct Expect {
     /// `markers_abi_version` of this `markers.ko`.
     pub(crate) abi: *const u32,
-    /// `markers_call_indirect`, where a fresh trampoline jumps.
-    pub(crate) indirect: usize,
+    /// `markers_dispatch_<n>` for each arity `n`, where a fresh trampoline
+    /// of a marker of `n` arguments jumps.
+    pub(crate) indirect: [usize; ARGS_MAX + 1],
 }
 
 fn refuse(m: *const bindings::module, i: usize, why: &str) {
@@ -254,8 +255,9 @@ fn check(
     }
     // SAFETY: the trampoline lies in the module's text (checked above).
     let t = unsafe { core::ptr::read_unaligned(tramp as *const [u8; 5]) };
-    if Some(t) != jmp(tramp, x.indirect) {
-        return Err("trampoline not a jmp to markers_call_indirect");
+    // `nargs` is at most `ARGS_MAX` (checked with the signature).
+    if Some(t) != jmp(tramp, x.indirect[d.nargs as usize]) {
+        return Err("trampoline not a jmp to the dispatcher of its arity");
     }
     Ok(Entry {
         addr,

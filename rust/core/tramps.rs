@@ -32,6 +32,12 @@ use crate::patcher;
 use crate::text::{Site, BROKEN, RETIRED};
 use core::sync::atomic::Ordering;
 
+extern "C" {
+    /// Where a direct jump to the function at `addr` may land: past its
+    /// `ENDBR64`, if any (`markers_glue.c`).
+    fn markers_skip_endbr(addr: usize) -> usize;
+}
+
 /// Whether trampoline `t` may jump to a probe directly.
 pub(crate) fn is_direct(t: &Site) -> bool {
     t.enabled() && t.state.load(Ordering::Relaxed) & RETIRED == 0
@@ -82,7 +88,9 @@ pub(crate) fn point<'a>(tramps: impl Iterator<Item = (&'a Site, usize)> + Clone)
     for (t, func) in tramps.filter(todo) {
         // Before the pass: a trap emulates the new target. While the
         // trampoline is not enabled the target is unused.
-        t.target.store(func, Ordering::Release);
+        // SAFETY: reads the probe's first bytes without trusting them.
+        let to = unsafe { markers_skip_endbr(func) };
+        t.target.store(to, Ordering::Release);
         // Capacity reserved: cannot fail.
         let _ = batch.push((t, true), GFP_KERNEL);
     }

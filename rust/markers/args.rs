@@ -22,13 +22,28 @@
 //! contract between sites and probes: a probe connects only to a marker of the
 //! same signature.
 //!
-//! At run time the arguments are encoded as an array of `u64` slots, the
-//! uniform argument ABI shared with C probes: integers, `bool` and pointers
-//! take one slot (zero- or sign-extended), `&CStr` one slot (the pointer to
-//! its NUL-terminated bytes), `&str` and `&[u8]` two slots (pointer, length).
+//! At run time each argument travels as one `u64`, the probe ABI shared with
+//! C probes (`include/linux/markers.h`): integers zero- or sign-extended,
+//! `bool` as 0 or 1, raw pointers and `&CStr` as addresses (the C string's
+//! NUL-terminated bytes), `&str` and `&[u8]` as the address of a [`Span`]
+//! (pointer and length) on the enabled block's stack, valid during the call.
 
 use core::ffi::{c_void, CStr};
 use core::mem::MaybeUninit;
+
+use crate::section::Dispatch;
+use crate::site::Invocation;
+
+/// A `&str` or `&[u8]` argument as a probe receives it: the address of this
+/// pair (`struct markers_span` in C), valid for the duration of the call.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Span {
+    /// The first byte.
+    pub ptr: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
 
 mod sealed {
     pub trait Sealed {}
@@ -38,10 +53,9 @@ mod sealed {
 pub trait Primitive: sealed::Sealed + Copy {
     /// The signature byte of this kind.
     const KIND: u8;
-    /// Number of `u64` slots it occupies.
-    const SLOTS: usize;
-    /// Writes the value into `out[..Self::SLOTS]`.
-    fn store(self, out: &mut [MaybeUninit<u64>]);
+    /// The value as its probe parameter; `span` is the storage a `&str` or
+    /// `&[u8]` points the parameter at (unused by other kinds).
+    fn abi(self, span: &mut MaybeUninit<Span>) -> u64;
 }
 
 macro_rules! int_primitive {
@@ -49,11 +63,10 @@ macro_rules! int_primitive {
         impl sealed::Sealed for $t {}
         impl Primitive for $t {
             const KIND: u8 = $kind;
-            const SLOTS: usize = 1;
             #[inline(always)]
-            fn store(self, out: &mut [MaybeUninit<u64>]) {
+            fn abi(self, _: &mut MaybeUninit<Span>) -> u64 {
                 // CAST: widening, sign-extending signed kinds, as the ABI says.
-                out[0].write(self as u64);
+                self as u64
             }
         }
         impl MarkerArg for $t {
@@ -74,10 +87,9 @@ int_primitive! {
 impl sealed::Sealed for bool {}
 impl Primitive for bool {
     const KIND: u8 = b'b';
-    const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [MaybeUninit<u64>]) {
-        out[0].write(self as u64);
+    fn abi(self, _: &mut MaybeUninit<Span>) -> u64 {
+        self as u64
     }
 }
 impl MarkerArg for bool {
@@ -91,10 +103,9 @@ impl MarkerArg for bool {
 impl sealed::Sealed for *const c_void {}
 impl Primitive for *const c_void {
     const KIND: u8 = b'p';
-    const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [MaybeUninit<u64>]) {
-        out[0].write(self as usize as u64);
+    fn abi(self, _: &mut MaybeUninit<Span>) -> u64 {
+        self as usize as u64
     }
 }
 impl<T> MarkerArg for *const T {
@@ -115,10 +126,9 @@ impl<T> MarkerArg for *mut T {
 impl sealed::Sealed for &CStr {}
 impl Primitive for &CStr {
     const KIND: u8 = b'c';
-    const SLOTS: usize = 1;
     #[inline(always)]
-    fn store(self, out: &mut [MaybeUninit<u64>]) {
-        out[0].write(self.as_ptr() as usize as u64);
+    fn abi(self, _: &mut MaybeUninit<Span>) -> u64 {
+        self.as_ptr() as usize as u64
     }
 }
 impl<'a> MarkerArg for &'a CStr {
@@ -141,11 +151,13 @@ impl<'a> MarkerArg for &'a kernel::str::CStr {
 impl sealed::Sealed for &str {}
 impl Primitive for &str {
     const KIND: u8 = b't';
-    const SLOTS: usize = 2;
     #[inline(always)]
-    fn store(self, out: &mut [MaybeUninit<u64>]) {
-        out[0].write(self.as_ptr() as usize as u64);
-        out[1].write(self.len() as u64);
+    fn abi(self, span: &mut MaybeUninit<Span>) -> u64 {
+        let s = span.write(Span {
+            ptr: self.as_ptr(),
+            len: self.len(),
+        });
+        s as *const Span as usize as u64
     }
 }
 impl<'a> MarkerArg for &'a str {
@@ -159,11 +171,13 @@ impl<'a> MarkerArg for &'a str {
 impl sealed::Sealed for &[u8] {}
 impl Primitive for &[u8] {
     const KIND: u8 = b'y';
-    const SLOTS: usize = 2;
     #[inline(always)]
-    fn store(self, out: &mut [MaybeUninit<u64>]) {
-        out[0].write(self.as_ptr() as usize as u64);
-        out[1].write(self.len() as u64);
+    fn abi(self, span: &mut MaybeUninit<Span>) -> u64 {
+        let s = span.write(Span {
+            ptr: self.as_ptr(),
+            len: self.len(),
+        });
+        s as *const Span as usize as u64
     }
 }
 impl<'a> MarkerArg for &'a [u8] {
@@ -197,6 +211,14 @@ impl<T: MarkerArg> MarkerArg for &T {
     }
 }
 
+/// A signature as a type: the tuple of a site's argument primitives. It
+/// names the invocation's trampoline for that signature
+/// ([`Invocation::__markers_tramp`]).
+pub trait Signature {
+    /// Number of arguments.
+    const NARGS: usize;
+}
+
 /// The argument list of a site: a tuple of [`MarkerArg`]s.
 pub trait Args {
     /// Number of arguments.
@@ -205,15 +227,20 @@ pub trait Args {
     const SIG0: u64;
     /// Signature bytes 8..16, little-endian.
     const SIG1: u64;
-    /// Number of `u64` slots.
-    const SLOTS: usize;
-    /// A slot buffer large enough for any arguments of this arity (two
-    /// slots per argument): it lives on the stack of the enabled block only.
-    type Buf: AsRef<[MaybeUninit<u64>]> + AsMut<[MaybeUninit<u64>]>;
-    /// An uninitialized buffer: `encode` writes the slots that are read.
-    fn new_buf() -> Self::Buf;
-    /// Encodes the arguments into `out[..Self::SLOTS]`.
-    fn encode(self, out: &mut [MaybeUninit<u64>]);
+    /// The tuple of the arguments' primitives.
+    type Sig: Signature;
+    /// Converts the arguments to their probe parameters and calls the
+    /// invocation's trampoline as `probe(data, a0, ..., an-1, d)`: the
+    /// parameters of the marker's probes, with the dispatch `d` after them,
+    /// which only `markers_dispatch_<n>` reads (a probe reached directly
+    /// ignores it).
+    ///
+    /// # Safety
+    ///
+    /// Only the enabled block of invocation `I` calls it, with the dispatch
+    /// `d` it loaded from `I`'s site state and `d`'s data, inside the
+    /// read-side section that keeps both alive.
+    unsafe fn call<I: Invocation>(self, data: *mut c_void, d: *const Dispatch);
 }
 
 #[inline]
@@ -230,42 +257,132 @@ const fn sig_word(kinds: &[u8], word: usize) -> u64 {
     v
 }
 
-macro_rules! args_tuple {
-    ($n:literal; $($t:ident $v:ident),*) => {
-        impl<$($t: MarkerArg),*> Args for ($($t,)*) {
-            const NARGS: u16 = $n;
-            const SIG0: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 0);
-            const SIG1: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 1);
-            const SLOTS: usize = 0 $(+ <$t::Repr as Primitive>::SLOTS)*;
-            type Buf = [MaybeUninit<u64>; 2 * $n];
-            #[inline(always)]
-            fn new_buf() -> Self::Buf {
-                [const { MaybeUninit::uninit() }; 2 * $n]
-            }
-            #[inline(always)]
-            #[allow(unused_variables, unused_mut, unused_assignments)]
-            fn encode(self, out: &mut [MaybeUninit<u64>]) {
-                let ($($v,)*) = self;
-                let mut at = 0;
-                $(
-                    $v.to_repr().store(&mut out[at..]);
-                    at += <$t::Repr as Primitive>::SLOTS;
-                )*
-            }
+/// The call of a marker of at most four arguments: all in registers, the
+/// dispatch in the next argument register.
+macro_rules! call_regs {
+    ($I:ident, $data:ident, $d:ident; [$($v:ident $r:tt),*]; $dr:tt) => {
+        // SAFETY: the trampoline jumps to a function of the C ABI with these
+        // parameters (see `Args::call`); every caller-saved register is
+        // declared clobbered.
+        unsafe {
+            core::arch::asm!(
+                "call {t}",
+                t = sym <$I as Invocation>::__markers_tramp::<<Self as Args>::Sig>,
+                in("rdi") $data,
+                $(in($r) $v,)*
+                in($dr) $d,
+                clobber_abi("C"),
+            )
         }
     };
 }
 
-args_tuple!(0;);
-args_tuple!(1; A a);
-args_tuple!(2; A a, B b);
-args_tuple!(3; A a, B b, C c);
-args_tuple!(4; A a, B b, C c, D d);
-args_tuple!(5; A a, B b, C c, D d, E e);
-args_tuple!(6; A a, B b, C c, D d, E e, F f);
-args_tuple!(7; A a, B b, C c, D d, E e, F f, G g);
-args_tuple!(8; A a, B b, C c, D d, E e, F f, G g, H h);
-args_tuple!(9; A a, B b, C c, D d, E e, F f, G g, H h, I i);
-args_tuple!(10; A a, B b, C c, D d, E e, F f, G g, H h, I i, J j);
-args_tuple!(11; A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k);
-args_tuple!(12; A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l);
+/// The call of a marker of five arguments or more: the first five in
+/// registers, the others and the dispatch on the stack, pushed from `stk`
+/// (last first) by `$push`, which keeps the stack pointer 16-byte aligned
+/// at the call; `$pop` releases them.
+macro_rules! call_stack {
+    ($I:ident, $data:ident, $d:ident; $v0:ident, $v1:ident, $v2:ident, $v3:ident, $v4:ident;
+     [$($s:ident),*]; $push:literal; $pop:literal) => {
+        let stk = [$($s,)* $d as usize as u64];
+        // SAFETY: as in `call_regs`; the pushes are undone after the call.
+        unsafe {
+            core::arch::asm!(
+                $push,
+                "call {t}",
+                $pop,
+                t = sym <$I as Invocation>::__markers_tramp::<<Self as Args>::Sig>,
+                in("r11") stk.as_ptr(),
+                in("rdi") $data,
+                in("rsi") $v0,
+                in("rdx") $v1,
+                in("rcx") $v2,
+                in("r8") $v3,
+                in("r9") $v4,
+                clobber_abi("C"),
+                options(att_syntax),
+            )
+        }
+    };
+}
+
+macro_rules! args_tuple {
+    ($n:literal; $($t:ident $a:ident $v:ident $sp:ident),*;
+     |$I:ident, $data:ident, $d:ident| { $($body:tt)* }) => {
+        impl<$($t: MarkerArg),*> Args for ($($t,)*) {
+            const NARGS: u16 = $n;
+            const SIG0: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 0);
+            const SIG1: u64 = sig_word(&[$(<$t::Repr as Primitive>::KIND),*], 1);
+            type Sig = ($($t::Repr,)*);
+            #[inline(always)]
+            unsafe fn call<$I: Invocation>(self, $data: *mut c_void, $d: *const Dispatch) {
+                let ($($a,)*) = self;
+                $(
+                    // Lives until the call returns: a span parameter points at it.
+                    let mut $sp = MaybeUninit::uninit();
+                    let $v = $a.to_repr().abi(&mut $sp);
+                )*
+                $($body)*
+            }
+        }
+        impl<$($t: Primitive),*> Signature for ($($t,)*) {
+            const NARGS: usize = $n;
+        }
+    };
+}
+
+args_tuple!(0; ; |Inv, dat, disp| {
+    call_regs!(Inv, dat, disp; []; "rsi");
+});
+args_tuple!(1; A a v0 s0; |Inv, dat, disp| {
+    call_regs!(Inv, dat, disp; [v0 "rsi"]; "rdx");
+});
+args_tuple!(2; A a v0 s0, B b v1 s1; |Inv, dat, disp| {
+    call_regs!(Inv, dat, disp; [v0 "rsi", v1 "rdx"]; "rcx");
+});
+args_tuple!(3; A a v0 s0, B b v1 s1, C c v2 s2; |Inv, dat, disp| {
+    call_regs!(Inv, dat, disp; [v0 "rsi", v1 "rdx", v2 "rcx"]; "r8");
+});
+args_tuple!(4; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3; |Inv, dat, disp| {
+    call_regs!(Inv, dat, disp; [v0 "rsi", v1 "rdx", v2 "rcx", v3 "r8"]; "r9");
+});
+args_tuple!(5; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [];
+        "subq $8, %rsp\npushq 0(%r11)";
+        "addq $16, %rsp");
+});
+args_tuple!(6; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5];
+        "pushq 8(%r11)\npushq 0(%r11)";
+        "addq $16, %rsp");
+});
+args_tuple!(7; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6];
+        "subq $8, %rsp\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $32, %rsp");
+});
+args_tuple!(8; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6, H h v7 s7; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6, v7];
+        "pushq 24(%r11)\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $32, %rsp");
+});
+args_tuple!(9; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6, H h v7 s7, I i v8 s8; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6, v7, v8];
+        "subq $8, %rsp\npushq 32(%r11)\npushq 24(%r11)\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $48, %rsp");
+});
+args_tuple!(10; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6, H h v7 s7, I i v8 s8, J j v9 s9; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6, v7, v8, v9];
+        "pushq 40(%r11)\npushq 32(%r11)\npushq 24(%r11)\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $48, %rsp");
+});
+args_tuple!(11; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6, H h v7 s7, I i v8 s8, J j v9 s9, K k v10 s10; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6, v7, v8, v9, v10];
+        "subq $8, %rsp\npushq 48(%r11)\npushq 40(%r11)\npushq 32(%r11)\npushq 24(%r11)\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $64, %rsp");
+});
+args_tuple!(12; A a v0 s0, B b v1 s1, C c v2 s2, D d v3 s3, E e v4 s4, F f v5 s5, G g v6 s6, H h v7 s7, I i v8 s8, J j v9 s9, K k v10 s10, L l v11 s11; |Inv, dat, disp| {
+    call_stack!(Inv, dat, disp; v0, v1, v2, v3, v4; [v5, v6, v7, v8, v9, v10, v11];
+        "pushq 56(%r11)\npushq 48(%r11)\npushq 40(%r11)\npushq 32(%r11)\npushq 24(%r11)\npushq 16(%r11)\npushq 8(%r11)\npushq 0(%r11)";
+        "addq $64, %rsp");
+});

@@ -39,14 +39,15 @@ pub mod section;
 mod site;
 pub mod sys;
 
-pub use args::{Args, MarkerArg, Primitive};
+pub use args::{Args, MarkerArg, Primitive, Span};
 pub use probe::Probe;
 
 /// Internals used by the expansion of [`mark!`]; not a stable interface.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::args::Signature;
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
-    pub use crate::site::{bytes, check_format, check_name, fire, JumpKey};
+    pub use crate::site::{bytes, check_format, check_name, fire, Invocation, JumpKey};
 }
 
 /// Prefix of the crate's own log lines (`pr_err!` in `Probe`'s drop).

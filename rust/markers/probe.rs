@@ -30,13 +30,22 @@
 //! drops it; a module that goes away with probes still registered has them
 //! unregistered by `markers.ko` (with a warning).
 //!
-//! Handlers run where the marked code runs, with preemption disabled: they
-//! must not sleep.
+//! Handlers run where the marked code runs, in its context: they may be
+//! preempted where that code may be, and must not sleep. A handler that
+//! needs to stay on one CPU disables preemption itself. A handler must not
+//! hit its own marker (unbounded recursion).
+//!
+//! A handler costs what a function call costs: the registration
+//! monomorphizes a `extern "C"` entry point for the signature and the
+//! handler, which the marker's sites call directly while the probe is the
+//! marker's only one, and which calls the handler directly (inlined, for a
+//! `fn` item).
 
 use core::ffi::{c_void, CStr};
 
 use kernel::prelude::*;
 
+use crate::args::Span;
 use crate::section::ARGS_MAX;
 use crate::sys::{
     markers_probe_register_many, markers_probe_state, markers_probe_unregister_many, RawProbe,
@@ -50,17 +59,15 @@ mod sealed {
 pub trait ProbeArg: sealed::Sealed {
     /// The signature byte.
     const KIND: u8;
-    /// Number of `u64` slots.
-    const SLOTS: usize;
     /// What the handler receives.
     type Out<'a>;
-    /// Reads the argument from its slots.
+    /// Reads the argument from its probe parameter.
     ///
     /// # Safety
     ///
-    /// `slots` must hold an argument of this kind, encoded by a site, whose
+    /// `v` must be an argument of this kind passed by a site, whose
     /// referents are valid for `'a`.
-    unsafe fn load<'a>(slots: &'a [u64]) -> Self::Out<'a>;
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a>;
 }
 
 macro_rules! int_probe_arg {
@@ -68,13 +75,12 @@ macro_rules! int_probe_arg {
         impl sealed::Sealed for $t {}
         impl ProbeArg for $t {
             const KIND: u8 = $kind;
-            const SLOTS: usize = 1;
             type Out<'a> = $t;
             #[inline(always)]
-            unsafe fn load<'a>(slots: &'a [u64]) -> $t {
-                // CAST: the site stored the value widened; narrowing it back
+            unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+                // CAST: the site passed the value widened; narrowing it back
                 // recovers it.
-                slots[0] as $t
+                v as $t
             }
         }
     )*};
@@ -88,66 +94,70 @@ int_probe_arg! {
 impl sealed::Sealed for bool {}
 impl ProbeArg for bool {
     const KIND: u8 = b'b';
-    const SLOTS: usize = 1;
     type Out<'a> = bool;
     #[inline(always)]
-    unsafe fn load<'a>(slots: &'a [u64]) -> bool {
-        slots[0] != 0
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        v != 0
     }
 }
 
 impl sealed::Sealed for *const c_void {}
 impl ProbeArg for *const c_void {
     const KIND: u8 = b'p';
-    const SLOTS: usize = 1;
     type Out<'a> = *const c_void;
     #[inline(always)]
-    unsafe fn load<'a>(slots: &'a [u64]) -> *const c_void {
-        slots[0] as usize as *const c_void
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        v as usize as *const c_void
     }
 }
 
 impl sealed::Sealed for &'static CStr {}
 impl ProbeArg for &'static CStr {
     const KIND: u8 = b'c';
-    const SLOTS: usize = 1;
     type Out<'a> = &'a CStr;
     #[inline(always)]
-    unsafe fn load<'a>(slots: &'a [u64]) -> &'a CStr {
-        // SAFETY: the slot holds a pointer to a NUL-terminated string valid
-        // for `'a` (the caller's contract).
-        unsafe { CStr::from_ptr(slots[0] as usize as *const core::ffi::c_char) }
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        // SAFETY: `v` is the address of a NUL-terminated string valid for
+        // `'a` (the caller's contract).
+        unsafe { CStr::from_ptr(v as usize as *const core::ffi::c_char) }
+    }
+}
+
+/// The bytes of a span parameter.
+///
+/// # Safety
+///
+/// `v` is the address of a [`Span`] whose bytes are valid for `'a`.
+#[inline(always)]
+unsafe fn span<'a>(v: u64) -> &'a [u8] {
+    // SAFETY: see above.
+    unsafe {
+        let s = &*(v as usize as *const Span);
+        core::slice::from_raw_parts(s.ptr, s.len)
     }
 }
 
 impl sealed::Sealed for &'static str {}
 impl ProbeArg for &'static str {
     const KIND: u8 = b't';
-    const SLOTS: usize = 2;
     type Out<'a> = &'a str;
     #[inline(always)]
-    unsafe fn load<'a>(slots: &'a [u64]) -> &'a str {
-        // SAFETY: the slots hold the pointer and length of a `&str` valid
-        // for `'a` (the caller's contract), so the bytes are UTF-8.
-        unsafe {
-            core::str::from_utf8_unchecked(core::slice::from_raw_parts(
-                slots[0] as usize as *const u8,
-                slots[1] as usize,
-            ))
-        }
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        // SAFETY: the span of a `&str` valid for `'a` (the caller's
+        // contract), so the bytes are UTF-8.
+        unsafe { core::str::from_utf8_unchecked(span(v)) }
     }
 }
 
 impl sealed::Sealed for &'static [u8] {}
 impl ProbeArg for &'static [u8] {
     const KIND: u8 = b'y';
-    const SLOTS: usize = 2;
     type Out<'a> = &'a [u8];
     #[inline(always)]
-    unsafe fn load<'a>(slots: &'a [u64]) -> &'a [u8] {
-        // SAFETY: the slots hold the pointer and length of a `&[u8]` valid
-        // for `'a` (the caller's contract).
-        unsafe { core::slice::from_raw_parts(slots[0] as usize as *const u8, slots[1] as usize) }
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        // SAFETY: the span of a `&[u8]` valid for `'a` (the caller's
+        // contract).
+        unsafe { span(v) }
     }
 }
 
@@ -155,17 +165,14 @@ impl ProbeArg for &'static [u8] {
 pub trait ProbeArgs {
     /// The signature as the C API takes it, NUL-terminated.
     const SIG: [u8; ARGS_MAX + 1];
-    /// Number of `u64` slots.
-    const SLOTS: usize;
     /// What the handler receives.
     type Out<'a>;
-    /// Decodes the arguments.
-    ///
-    /// # Safety
-    ///
-    /// `slots` must hold [`Self::SLOTS`] slots of a site of this signature,
-    /// whose referents are valid for `'a`.
-    unsafe fn decode<'a>(slots: &'a [u64]) -> Self::Out<'a>;
+    /// The C entry point of a probe with data `Inner<D, F>`: a function
+    /// `void (*)(void *data, u64 a0, ..., u64 an-1)` that decodes the
+    /// parameters and calls the handler `F`.
+    fn entry<D, F>() -> *const c_void
+    where
+        F: for<'a> Fn(&'a D, Self::Out<'a>);
 }
 
 #[inline]
@@ -180,44 +187,50 @@ const fn sig_of(kinds: &[u8]) -> [u8; ARGS_MAX + 1] {
 }
 
 macro_rules! probe_args {
-    ($($t:ident),*) => {
+    ($($t:ident $v:ident),*) => {
         impl<$($t: ProbeArg),*> ProbeArgs for ($($t,)*) {
             const SIG: [u8; ARGS_MAX + 1] = sig_of(&[$($t::KIND),*]);
-            const SLOTS: usize = 0 $(+ $t::SLOTS)*;
             type Out<'a> = ($($t::Out<'a>,)*);
-            #[inline(always)]
-            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
-            unsafe fn decode<'a>(slots: &'a [u64]) -> Self::Out<'a> {
-                let mut at = 0;
-                ($(
-                    {
-                        // SAFETY: forwarded from the caller.
-                        let v = unsafe { $t::load(&slots[at..]) };
-                        at += $t::SLOTS;
-                        v
-                    },
-                )*)
+            fn entry<Data, Hdl>() -> *const c_void
+            where
+                Hdl: for<'a> Fn(&'a Data, Self::Out<'a>),
+            {
+                /// # Safety
+                ///
+                /// `data` is a registered probe's `Inner<Data, Hdl>`; the
+                /// parameters are the arguments of a site of this signature.
+                unsafe extern "C" fn entry<Data, Hdl, $($t: ProbeArg),*>(data: *mut c_void, $($v: u64),*)
+                where
+                    Hdl: for<'a> Fn(&'a Data, ($($t::Out<'a>,)*)),
+                {
+                    // SAFETY: see above; the probe's data outlives its
+                    // registration.
+                    let inner = unsafe { &*(data as *const Inner<Data, Hdl>) };
+                    (inner.handler)(
+                        &inner.data,
+                        // SAFETY: see above; the referents live during the call.
+                        ($(unsafe { $t::load($v) },)*),
+                    );
+                }
+                entry::<Data, Hdl, $($t),*> as *const c_void
             }
         }
     };
 }
 
 probe_args!();
-probe_args!(A);
-probe_args!(A, B);
-probe_args!(A, B, C);
-probe_args!(A, B, C, D);
-probe_args!(A, B, C, D, E);
-probe_args!(A, B, C, D, E, F);
-probe_args!(A, B, C, D, E, F, G);
-probe_args!(A, B, C, D, E, F, G, H);
-probe_args!(A, B, C, D, E, F, G, H, I);
-probe_args!(A, B, C, D, E, F, G, H, I, J);
-probe_args!(A, B, C, D, E, F, G, H, I, J, K);
-probe_args!(A, B, C, D, E, F, G, H, I, J, K, L);
-
-/// A probe handler: the probe's data and the decoded arguments.
-pub type Handler<A, D> = for<'a> fn(&'a D, <A as ProbeArgs>::Out<'a>);
+probe_args!(A a);
+probe_args!(A a, B b);
+probe_args!(A a, B b, C c);
+probe_args!(A a, B b, C c, D d);
+probe_args!(A a, B b, C c, D d, E e);
+probe_args!(A a, B b, C c, D d, E e, F f);
+probe_args!(A a, B b, C c, D d, E e, F f, G g);
+probe_args!(A a, B b, C c, D d, E e, F f, G g, H h);
+probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i);
+probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j);
+probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k);
+probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l);
 
 /// Register flags: none.
 pub const NO_FLAGS: u32 = 0;
@@ -236,80 +249,82 @@ pub enum ProbeState {
     Mismatch,
 }
 
-struct Inner<A: ProbeArgs, D> {
-    handler: Handler<A, D>,
+/// A registered probe's data and handler; what its entry point receives.
+/// `data` first (`repr(C)`), so that [`Probe::data`] finds it without
+/// knowing `F`.
+#[repr(C)]
+struct Inner<D, F> {
     data: D,
+    handler: F,
 }
 
-/// The C-ABI handler registered for a typed probe.
+/// Drops a leaked `KBox<Inner<D, F>>`.
 ///
 /// # Safety
 ///
-/// `data` is the probe's `Inner<A, D>`, alive while registered; `slots`
-/// holds `nslots` slots of a site of signature `A`.
-unsafe extern "C" fn trampoline<A: ProbeArgs, D>(
-    data: *mut c_void,
-    slots: *const u64,
-    nslots: u32,
-) {
-    if (nslots as usize) < A::SLOTS {
-        return;
-    }
+/// `p` came from `KBox::into_raw` of a `KBox<Inner<D, F>>`, not dropped yet.
+unsafe fn drop_inner<D, F>(p: *mut c_void) {
     // SAFETY: see above.
-    let inner = unsafe { &*(data as *const Inner<A, D>) };
-    // SAFETY: see above; the slots are valid for the duration of the call.
-    let args = unsafe { A::decode(core::slice::from_raw_parts(slots, nslots as usize)) };
-    (inner.handler)(&inner.data, args);
+    drop(unsafe { KBox::from_raw(p.cast::<Inner<D, F>>()) });
 }
 
 /// A registered typed probe; dropping it unregisters it.
 ///
 /// # Invariants
 ///
-/// `inner` is registered with `markers.ko` under `name` with
-/// `trampoline::<A, D>` until drop.
+/// `inner` is a leaked `KBox<Inner<D, F>>`, registered with `markers.ko`
+/// under `name` with the entry point `func` of `A`, `D` and `F` until drop;
+/// `drop_inner` is `drop_inner::<D, F>`.
 pub struct Probe<A: ProbeArgs, D> {
     name: &'static CStr,
+    func: *const c_void,
     /// Dropped only once unregistered (leaked if that fails).
-    inner: core::mem::ManuallyDrop<KBox<Inner<A, D>>>,
+    inner: *mut c_void,
+    drop_inner: unsafe fn(*mut c_void),
+    _p: core::marker::PhantomData<(A, fn() -> D)>,
 }
 
-// SAFETY: the handler runs on any CPU with shared access to `D`.
+// SAFETY: the handler runs on any CPU with shared access to `D` and the
+// handler (both `Send + Sync` by `register`'s bounds).
 unsafe impl<A: ProbeArgs, D: Send + Sync> Send for Probe<A, D> {}
 // SAFETY: as above.
 unsafe impl<A: ProbeArgs, D: Send + Sync> Sync for Probe<A, D> {}
 
 impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
     /// Registers `handler` with `data` on the marker `name`; `flags` is
-    /// [`NO_FLAGS`] or [`ENABLE`].
+    /// [`NO_FLAGS`] or [`ENABLE`]. The handler is usually a `fn` item: the
+    /// entry point then calls it directly.
     ///
     /// Errors: `EINVAL` for a malformed name or a signature that differs
     /// from the loaded marker's; `ENOMEM`.
-    pub fn register(
-        name: &'static CStr,
-        handler: Handler<A, D>,
-        data: D,
-        flags: u32,
-    ) -> Result<Self> {
-        let inner = KBox::new(Inner { handler, data }, GFP_KERNEL)?;
+    pub fn register<F>(name: &'static CStr, handler: F, data: D, flags: u32) -> Result<Self>
+    where
+        F: for<'a> Fn(&'a D, A::Out<'a>) + Send + Sync + 'static,
+    {
+        let inner = KBox::into_raw(KBox::new(Inner { data, handler }, GFP_KERNEL)?);
+        let func = A::entry::<D, F>();
         let raw = RawProbe {
             name: name.as_ptr().cast(),
             sig: A::SIG.as_ptr(),
-            func: Some(trampoline::<A, D>),
-            data: &*inner as *const Inner<A, D> as *mut c_void,
+            func,
+            data: inner.cast(),
             flags,
         };
         // SAFETY: one valid entry; the strings are NUL-terminated and
         // static; `inner` stays at its address until drop unregisters it.
         let r = unsafe { markers_probe_register_many(&raw, 1) };
         if r < 0 {
-            // Not registered: `inner` is dropped without unregistering.
+            // SAFETY: not registered: nothing else holds `inner`.
+            unsafe { drop_inner::<D, F>(inner.cast()) };
             return Err(Error::from_errno(r));
         }
         // INVARIANT: registered above.
         Ok(Self {
             name,
-            inner: core::mem::ManuallyDrop::new(inner),
+            func,
+            inner: inner.cast(),
+            drop_inner: drop_inner::<D, F>,
+            _p: core::marker::PhantomData,
         })
     }
 
@@ -317,8 +332,8 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
         RawProbe {
             name: self.name.as_ptr().cast(),
             sig: A::SIG.as_ptr(),
-            func: Some(trampoline::<A, D>),
-            data: &**self.inner as *const Inner<A, D> as *mut c_void,
+            func: self.func,
+            data: self.inner,
             flags,
         }
     }
@@ -336,7 +351,9 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
 
     /// The probe's data.
     pub fn data(&self) -> &D {
-        &self.inner.data
+        // SAFETY: `inner` is an `Inner<D, _>` (invariant), whose first field
+        // (`repr(C)`) is the data; alive until drop.
+        unsafe { &*(self.inner as *const D) }
     }
 }
 
@@ -345,8 +362,8 @@ impl<A: ProbeArgs, D> Drop for Probe<A, D> {
         let raw = RawProbe {
             name: self.name.as_ptr().cast(),
             sig: core::ptr::null(),
-            func: Some(trampoline::<A, D>),
-            data: &**self.inner as *const Inner<A, D> as *mut c_void,
+            func: self.func,
+            data: self.inner,
             flags: 0,
         };
         // SAFETY: one valid entry. Unregistering waits a grace period: after
@@ -363,7 +380,8 @@ impl<A: ProbeArgs, D> Drop for Probe<A, D> {
             );
             return;
         }
-        // SAFETY: dropped once, here; the handler no longer runs.
-        unsafe { core::mem::ManuallyDrop::drop(&mut self.inner) };
+        // SAFETY: dropped once, here; the handler no longer runs
+        // (invariant: `drop_inner` matches `inner`).
+        unsafe { (self.drop_inner)(self.inner) };
     }
 }

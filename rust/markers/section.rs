@@ -65,15 +65,13 @@ impl RawEntry {
 /// `RawDesc::magic`: "MRKD" in memory.
 pub const DESC_MAGIC: u32 = 0x444b_524d;
 /// `RawDesc::layout`: version of the descriptor layout.
-pub const DESC_LAYOUT: u16 = 2;
+pub const DESC_LAYOUT: u16 = 3;
 /// Longest marker name, without the terminating NUL.
 pub const NAME_MAX: usize = 63;
 /// Longest format string, without the terminating NUL.
 pub const FORMAT_MAX: usize = 255;
 /// Most arguments a marker takes.
 pub const ARGS_MAX: usize = 12;
-/// Most `u64` slots the arguments of one marker occupy.
-pub const SLOTS_MAX: usize = 2 * ARGS_MAX;
 
 /// A `mark!` invocation's descriptor.
 ///
@@ -101,22 +99,25 @@ pub struct RawDesc {
     /// The argument signature: one [`Primitive::KIND`](crate::Primitive::KIND)
     /// byte per argument, NUL-padded.
     pub sig: [u8; 16],
-    /// The invocation's trampoline: a 5-byte `jmp markers_call_indirect`
-    /// in the module's text that the enabled block calls, and that the
-    /// patcher points at the marker's only probe while there is one.
+    /// The invocation's trampoline: a 5-byte `jmp markers_dispatch_<nargs>`
+    /// in the module's `.kprobes.text` that the enabled block calls, and
+    /// that the patcher points at the marker's only probe while there is
+    /// one.
     pub tramp: *const u8,
 }
 
 const _: () = assert!(core::mem::size_of::<RawDesc>() == 72);
 
-/// What an enabled block calls: a handler and its data, immutable once
-/// published (`struct markers_dispatch` in `rust/core/markers_glue.h`; the
-/// enabled block passes it to `markers_call_indirect` as its fourth
-/// argument).
+/// What an enabled block calls: a probe and its data, immutable once
+/// published (`struct markers_dispatch` in `rust/core/markers_glue.h`).
+///
+/// The block passes `data` as the probe's first parameter and the dispatch
+/// itself after the marker's arguments, for `markers_dispatch_<n>`.
 #[repr(C)]
 pub struct Dispatch {
-    /// Called with `data` and the hit's argument slots.
-    pub func: crate::sys::ProbeFn,
+    /// The probe: `void (*)(void *data, u64 a0, ..., u64 an-1)` for a
+    /// marker of `n` arguments.
+    pub func: *const c_void,
     /// Passed to `func`.
     pub data: *mut c_void,
 }
@@ -125,18 +126,23 @@ pub struct Dispatch {
 ///
 /// # Invariants
 ///
-/// The registry sets both fields when the module loads, before any of its
+/// The registry sets every field when the module loads, before any of its
 /// sites can be enabled: `marker` to the marker's runtime object, `disp` to
-/// the marker's current dispatch (the only attached probe itself, or a
-/// dispatcher of `markers.ko` that counts the hit and runs the probes). It
-/// replaces `disp` whenever the marker's probes change, and frees the old
-/// one only after a grace period. It clears both when the module goes.
+/// the marker's current dispatch (its only attached probe, or the marker's
+/// own dispatcher of `markers.ko`, which runs several probes or none), and
+/// `hits` to the invocation's per-CPU hit counter. It replaces `disp`
+/// whenever the marker's probes change, and frees the old one only after a
+/// grace period that waits for preempted enabled blocks too. It clears
+/// `marker` and `disp` when the module goes.
 #[repr(C)]
 pub struct SiteState {
     /// The marker's runtime object in `markers.ko`, or null.
     pub marker: AtomicPtr<c_void>,
     /// What the enabled block calls.
     pub disp: AtomicPtr<Dispatch>,
+    /// The invocation's hit counter: a per-CPU `u64` (a `__percpu`
+    /// address, used with the `%gs` segment), allocated by `markers.ko`.
+    pub hits: AtomicPtr<u64>,
 }
 
 impl SiteState {
@@ -147,6 +153,7 @@ impl SiteState {
         Self {
             marker: AtomicPtr::new(core::ptr::null_mut()),
             disp: AtomicPtr::new(core::ptr::null_mut()),
+            hits: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 }

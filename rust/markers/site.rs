@@ -20,7 +20,8 @@
 //!   objtool, which learns control flow only from sections it knows, learns
 //!   the edge from the site to the enabled block from this entry too, so it
 //!   validates the block and emits its ORC unwind data;
-//! - the invocation's 5-byte trampoline in `.kprobes.text`, which the module
+//! - the invocation's 5-byte trampoline, a naked function of the
+//!   invocation's [`Invocation`] type in `.kprobes.text`, which the module
 //!   loader puts on the kprobe blacklist, for the same reason;
 //! - for objtool's IBT check, `.discard.noendbr` entries for the site and
 //!   the block, which are jump targets, not indirect-call targets (discarded
@@ -31,12 +32,33 @@
 //!   at modpost instead of silently losing its markers.
 
 use core::cell::UnsafeCell;
-use core::ffi::c_void;
-use core::marker::PhantomData;
 use core::mem::MaybeUninit;
+use core::sync::atomic::Ordering;
 
-use crate::section::{Dispatch, SiteState};
+use crate::args::Signature;
+use crate::section::SiteState;
 use crate::Args;
+
+/// A `mark!` invocation, as a type: its state and its trampolines. The
+/// expansion of [`mark!`] defines one type per invocation and implements
+/// this trait for it.
+///
+/// # Safety
+///
+/// `state` returns the invocation's own state, which its descriptor names;
+/// `__markers_tramp::<S>` is a 5-byte `jmp markers_dispatch_<S::NARGS>` in
+/// `.kprobes.text`, which only the patcher rewrites.
+pub unsafe trait Invocation {
+    /// The invocation's state.
+    fn state() -> &'static SiteState;
+    /// The invocation's trampoline for signature `S`: never called as a
+    /// function by Rust code, only by the enabled block's assembly.
+    ///
+    /// # Safety
+    ///
+    /// Not to be called from Rust.
+    unsafe extern "C" fn __markers_tramp<S: Signature>();
+}
 
 /// A `mark!` invocation's jump-label key: a zeroed `struct static_key`
 /// (disabled, default false) that nothing ever enables.
@@ -122,119 +144,71 @@ pub const fn check_format(s: &str) {
     }
 }
 
-extern "C" {
-    /// Per-CPU nesting counter of enabled blocks, exported by `markers.ko`,
-    /// biased so that the fifth nested `incb` overflows (`MARKERS_DEPTH_BIAS`
-    /// in `markers_glue.c`).
-    static markers_fire_depth: i8;
-    /// What `preempt_enable()` calls when a reschedule is pending: the
-    /// thunk, or with `PREEMPT_DYNAMIC` its static-call trampoline (both
-    /// exported, both save every register).
-    #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_PREEMPT_DYNAMIC)))]
-    #[link_name = "preempt_schedule_thunk"]
-    fn resched();
-    #[cfg(all(CONFIG_PREEMPTION, CONFIG_PREEMPT_DYNAMIC))]
-    #[link_name = "__SCT__preempt_schedule"]
-    fn resched();
-}
-
-/// Offset of the preemption counter in the per-CPU `pcpu_hot`.
-const PREEMPT_COUNT: usize = core::mem::offset_of!(
-    kernel::bindings::pcpu_hot__bindgen_ty_1__bindgen_ty_1,
-    preempt_count
-);
-
-/// Enters the read-side section of an enabled block: disables preemption
-/// (`preempt_disable()`: the dispatch and what it points at cannot be freed
-/// before a grace period that waits for this section), and counts the
-/// nesting of blocks on this CPU. Returns `false`, with nothing to undo,
-/// when the block is nested four deep already (a probe that hits markers
-/// that hit markers...).
+/// Counts a hit in the invocation's per-CPU counter: one `incq` on this
+/// CPU's copy, which neither preemption nor an interrupt can split.
 #[inline(always)]
-fn enter() -> bool {
-    // SAFETY: increments this CPU's preemption and nesting counters, as
-    // `preempt_disable()` and `this_cpu_inc()` do; on overflow both are
-    // decremented again before leaving through the label.
+fn count(state: &SiteState) {
+    let hits = state.hits.load(Ordering::Relaxed);
+    // SAFETY: `hits` is the invocation's per-CPU counter, set before any
+    // site of the invocation could be enabled (`SiteState` invariant), and
+    // valid while the module is loaded.
     unsafe {
         core::arch::asm!(
-            "incl %gs:{pcpu}+{pc}",
-            "incb %gs:{depth}",
-            "jo {deep}",
-            pcpu = sym kernel::bindings::pcpu_hot,
-            pc = const PREEMPT_COUNT,
-            depth = sym markers_fire_depth,
-            deep = label {
-                exit();
-                return false;
-            },
+            "incq %gs:({})",
+            in(reg) hits,
             options(att_syntax, nostack),
-        );
-    }
-    true
+        )
+    };
 }
 
-/// Leaves the read-side section entered by [`enter`]: `preempt_enable()`.
-#[inline(always)]
-fn exit() {
-    // SAFETY: undoes `enter`; when the preemption counter drops to zero
-    // with a reschedule pending, calls the scheduler's thunk, which saves
-    // every register, as `preempt_enable()` does.
-    unsafe {
-        #[cfg(CONFIG_PREEMPTION)]
-        core::arch::asm!(
-            "decb %gs:{depth}",
-            "decl %gs:{pcpu}+{pc}",
-            "jnz 2f",
-            "call {sched}",
-            "2:",
-            pcpu = sym kernel::bindings::pcpu_hot,
-            pc = const PREEMPT_COUNT,
-            depth = sym markers_fire_depth,
-            sched = sym resched,
-            options(att_syntax),
-        );
-        #[cfg(not(CONFIG_PREEMPTION))]
-        core::arch::asm!(
-            "decb %gs:{depth}",
-            "decl %gs:{pcpu}+{pc}",
-            pcpu = sym kernel::bindings::pcpu_hot,
-            pc = const PREEMPT_COUNT,
-            depth = sym markers_fire_depth,
-            options(att_syntax, nostack),
-        );
+/// The enabled block's read-side section, where the kernel cannot wait for
+/// preempted tasks (`CONFIG_PREEMPTION` without `CONFIG_TASKS_RCU`): the
+/// block disables preemption, so that `synchronize_rcu()` covers it. With
+/// `CONFIG_TASKS_RCU`, or without preemption, the block needs no marking:
+/// `markers.ko` waits for RCU and RCU-tasks grace periods, which cover a
+/// task preempted anywhere in the block or in a probe.
+#[cfg(all(CONFIG_PREEMPTION, not(CONFIG_TASKS_RCU)))]
+mod read_side {
+    extern "C" {
+        fn markers_preempt_disable();
+        fn markers_preempt_enable();
+    }
+    pub(super) struct Guard;
+    impl Guard {
+        #[inline(always)]
+        pub(super) fn new() -> Self {
+            // SAFETY: paired with the enable in `drop`.
+            unsafe { markers_preempt_disable() };
+            Guard
+        }
+    }
+    impl Drop for Guard {
+        #[inline(always)]
+        fn drop(&mut self) {
+            // SAFETY: paired with the disable in `new`.
+            unsafe { markers_preempt_enable() };
+        }
     }
 }
 
-/// The enabled block's call: encodes the arguments and calls the site's
-/// dispatch (the marker's only probe, or `markers.ko`'s dispatcher) inside
-/// a read-side section.
+/// The enabled block: counts the hit and calls the site's dispatch (the
+/// marker's only probe, through the invocation's trampoline, or a
+/// dispatcher of `markers.ko`) with the arguments as probe parameters.
 #[inline(always)]
-pub fn fire<A: Args, C>(state: &'static SiteState, args: A, call: C)
-where
-    C: Fn(PhantomData<A>, *const Dispatch, *mut c_void, *const u64, u32),
-{
-    let mut slots = A::new_buf();
-    args.encode(slots.as_mut());
-    if !enter() {
-        return;
-    }
+pub fn fire<I: Invocation, A: Args>(args: A) {
+    let state = I::state();
+    count(state);
+    #[cfg(all(CONFIG_PREEMPTION, not(CONFIG_TASKS_RCU)))]
+    let _guard = read_side::Guard::new();
     // Acquire: pairs with the registry's release store of a fully built
     // dispatch. It is non-null: set before any site of the state could be
     // enabled (`SiteState` invariant).
-    let d = state.disp.load(core::sync::atomic::Ordering::Acquire);
+    let d = state.disp.load(Ordering::Acquire);
     // SAFETY: `d` stays valid until a grace period after it is replaced,
-    // and this is a read-side section.
+    // which waits for this block, preempted or not.
     let data = unsafe { (*d).data };
-    // The handler gets the `A::SLOTS` slots `encode` initialized, of the
-    // signature it was attached for.
-    call(
-        PhantomData,
-        d,
-        data,
-        slots.as_ref().as_ptr().cast::<u64>(),
-        A::SLOTS as u32,
-    );
-    exit();
+    // SAFETY: the dispatch and data of this invocation, read just above.
+    unsafe { args.call::<I>(data, d) };
 }
 
 /// Places a marker site.
@@ -268,6 +242,28 @@ macro_rules! mark {
         static __MK_STATE: $crate::__private::SiteState = $crate::__private::SiteState::new();
         static __MK_KEY: $crate::__private::JumpKey = $crate::__private::JumpKey::new();
 
+        /// The invocation.
+        struct __Mk;
+
+        // SAFETY: `state` is the invocation's state, named by its
+        // descriptor; the trampoline is the 5-byte `jmp` the trait asks for.
+        unsafe impl $crate::__private::Invocation for __Mk {
+            #[inline(always)]
+            fn state() -> &'static $crate::__private::SiteState {
+                &__MK_STATE
+            }
+
+            #[unsafe(naked)]
+            #[link_section = ".kprobes.text"]
+            unsafe extern "C" fn __markers_tramp<S: $crate::__private::Signature>() {
+                ::core::arch::naked_asm!(
+                    ".byte 0xe9",
+                    ".long markers_dispatch_{n} - . - 4",
+                    n = const S::NARGS,
+                )
+            }
+        }
+
         /// The site. Generic over the argument tuple so that the signature
         /// is computed from the arguments' types without evaluating them.
         #[inline(always)]
@@ -277,7 +273,7 @@ macro_rules! mark {
             // sections. The label operand is the enabled path.
             unsafe {
                 ::core::arch::asm!(
-                    // The descriptor, once per invocation.
+                    // The descriptor, once per invocation and signature.
                     ".ifndef {state}.mkdesc.{sig0}.{sig1}",
                     ".pushsection .rodata.markers_desc, \"a\"",
                     ".balign 8",
@@ -292,19 +288,11 @@ macro_rules! mark {
                     ".quad {state}",
                     ".quad {sig0}",
                     ".quad {sig1}",
-                    ".quad {state}.mktramp.{sig0}.{sig1}",
+                    ".quad {tramp}",
                     ".popsection",
-                    // The trampoline the enabled block calls, on the
-                    // kprobe blacklist.
-                    ".pushsection .kprobes.text, \"ax\"",
-                    ".type {state}.mktramp.{sig0}.{sig1}, @function",
-                    "{state}.mktramp.{sig0}.{sig1}:",
-                    ".byte 0xe9",
-                    ".long markers_call_indirect - . - 4",
-                    ".size {state}.mktramp.{sig0}.{sig1}, 5",
-                    ".popsection",
+                    // The trampoline is jumped to, not called indirectly.
                     ".pushsection .discard.noendbr",
-                    ".long {state}.mktramp.{sig0}.{sig1}",
+                    ".long {tramp}",
                     ".popsection",
                     ".endif",
                     // The site.
@@ -336,6 +324,9 @@ macro_rules! mark {
                     fmt = sym __MK_FMT_BYTES,
                     state = sym __MK_STATE,
                     key = sym __MK_KEY,
+                    tramp = sym <__Mk as $crate::__private::Invocation>::__markers_tramp::<
+                        <A as $crate::Args>::Sig,
+                    >,
                     magic = const $crate::__private::DESC_MAGIC,
                     layout = const $crate::__private::DESC_LAYOUT,
                     nargs = const <A as $crate::Args>::NARGS,
@@ -348,42 +339,9 @@ macro_rules! mark {
             false
         }
 
-        /// The call of the enabled block: through the invocation's
-        /// trampoline, with the C arguments of a probe and the dispatch as
-        /// a fourth argument (for `markers_call_indirect`).
-        #[inline(always)]
-        fn __mk_call<A: $crate::Args>(
-            _: ::core::marker::PhantomData<A>,
-            disp: *const $crate::section::Dispatch,
-            data: *mut ::core::ffi::c_void,
-            slots: *const u64,
-            nslots: u32,
-        ) {
-            // SAFETY: calls the trampoline emitted with this invocation's
-            // descriptor, which jumps to `markers_call_indirect` (a C
-            // function of these four arguments) or to the marker's only
-            // probe (a C function of the first three, which ignores
-            // `%rcx`, a caller-saved argument register); every
-            // caller-saved register is declared clobbered, `%rcx`
-            // included.
-            unsafe {
-                ::core::arch::asm!(
-                    "call {state}.mktramp.{sig0}.{sig1}",
-                    state = sym __MK_STATE,
-                    sig0 = const <A as $crate::Args>::SIG0,
-                    sig1 = const <A as $crate::Args>::SIG1,
-                    in("rdi") data,
-                    in("rsi") slots,
-                    in("edx") nslots,
-                    in("rcx") disp,
-                    clobber_abi("C"),
-                );
-            }
-        }
-
         let __mk_args = || ($($arg,)*);
         if __mk_site(&__mk_args) {
-            $crate::__private::fire(&__MK_STATE, __mk_args(), __mk_call);
+            $crate::__private::fire::<__Mk, _>(__mk_args());
         }
     }};
 }

@@ -29,9 +29,6 @@ pub struct Stats {
     pub syncs: u64,
 }
 
-/// `markers_probe_fn`: a probe handler.
-pub type ProbeFn = unsafe extern "C" fn(data: *mut c_void, slots: *const u64, nslots: u32);
-
 /// `struct markers_probe`: one probe of a batch.
 #[repr(C)]
 pub struct RawProbe {
@@ -39,8 +36,9 @@ pub struct RawProbe {
     pub name: *const u8,
     /// Signature, NUL-terminated (ignored when unregistering).
     pub sig: *const u8,
-    /// Handler.
-    pub func: Option<ProbeFn>,
+    /// Handler: `void (*)(void *data, u64 a0, ..., u64 an-1)` for a marker
+    /// of `n` arguments (see `include/linux/markers.h`).
+    pub func: *const c_void,
     /// Passed to the handler.
     pub data: *mut c_void,
     /// `MARKERS_PROBE_*` flags.

@@ -14,22 +14,22 @@ static atomic64_t loop_hits = ATOMIC64_INIT(0);
 static atomic64_t loop_sum = ATOMIC64_INIT(0);
 
 /* sample_tick: "LcL" (u64 tick, C string, u64 ticks). */
-static void on_tick(void *data, const u64 *args, unsigned int nslots)
+static void on_tick(void *data, u64 tick, u64 by, u64 ticks)
 {
 	atomic64_t *hits = data;
 
 	atomic64_inc(hits);
-	if (args[0] % 20 == 0)
-		pr_info("tick %llu by %s\n", args[0], (const char *)(unsigned long)args[1]);
+	if (tick % 20 == 0)
+		pr_info("tick %llu by %s\n", tick, markers_arg_str(by));
 }
 
 /* sample_loop: "II" (u32 i, u32 sum). */
-static void on_loop(void *data, const u64 *args, unsigned int nslots)
+static void on_loop(void *data, u64 i, u64 sum)
 {
 	atomic64_t *hits = data;
 
 	atomic64_inc(hits);
-	atomic64_add((u32)args[0], &loop_sum);
+	atomic64_add((u32)i, &loop_sum);
 }
 
 static const struct markers_probe probes[] = {

@@ -11,7 +11,7 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::str::BStr;
 
-use super::{swap_remove, synchronize_rcu, truncate, Client, Registry};
+use super::{swap_remove, truncate, Client, Registry};
 use crate::marker::Marker;
 use crate::probes::{self, Probe, ProbeArray, ProbeFn, ProbeState};
 use crate::section::{self, valid_name};
@@ -31,11 +31,9 @@ impl ProbeSpec<'_> {
     /// Whether registered probe `q` is the one this names: same name, same
     /// handler address, same data.
     fn names(&self, q: &Probe) -> bool {
-        // CAST: handlers are compared by address, which is what identifies
+        // Handlers are compared by address, which is what identifies
         // a registration.
-        q.name.as_slice() == self.name
-            && q.func as usize == self.func as usize
-            && q.data == self.data
+        q.name.as_slice() == self.name && core::ptr::eq(q.func, self.func) && q.data == self.data
     }
 }
 
@@ -186,7 +184,7 @@ impl Registry {
     /// probes, sites armed or disarmed.
     fn finish(&mut self, change: Change) {
         if change.direct || !change.old.is_empty() {
-            synchronize_rcu();
+            probes::synchronize();
         }
         drop(change.old);
         if change.direct {
@@ -247,7 +245,7 @@ impl Registry {
                 }
             }
             let dup = |q: &ProbeSpec<'_>| {
-                q.name == p.name && q.func as usize == p.func as usize && q.data == p.data
+                q.name == p.name && core::ptr::eq(q.func, p.func) && q.data == p.data
             };
             if self.probes.iter().any(|q| p.names(q)) || batch[..i].iter().any(dup) {
                 return Err(EEXIST);
@@ -365,7 +363,7 @@ impl Registry {
         let probes = &self.probes;
         for m in self.markers.iter().filter(|m| m.touched) {
             if let Some(a) = m.array() {
-                a.stub_out(|k| {
+                a.stub_out(m.nargs, |k| {
                     probes
                         .iter()
                         .any(|p| p.dying && p.key() == k && p.name.as_slice() == m.name.as_slice())
@@ -379,7 +377,7 @@ impl Registry {
             self.markers[i].enable_refs = refs;
         }
         // After this no CPU runs a stubbed-out handler.
-        synchronize_rcu();
+        probes::synchronize();
         self.reconcile();
         Ok(())
     }
@@ -428,7 +426,7 @@ impl Registry {
                 Ok(ProbeSpec {
                     name: names[i],
                     sig: b"",
-                    func: probes::print_probe,
+                    func: probes::fns(c.nargs()).print,
                     data: &**c as *const probes::PrintCtx as *mut c_void,
                     enable: true,
                 })
@@ -491,7 +489,7 @@ impl Registry {
                 ProbeSpec {
                     name: &c.name[..c.name.len() - 1],
                     sig: &c.sig[..sig_len],
-                    func: probes::print_probe,
+                    func: probes::fns(sig_len).print,
                     data: &**c as *const probes::PrintCtx as *mut c_void,
                     enable: true,
                 },

@@ -123,3 +123,13 @@ pub(crate) fn stats() -> Stats {
     unsafe { markers_get_stats(&mut s) };
     s
 }
+
+/// A short voluntary sleep, for test threads that hit sites in a loop: a
+/// quiescent state for RCU-tasks, whose grace periods every probe change
+/// waits for (a thread that never sleeps would hold them off forever, as it
+/// would ftrace's and BPF's).
+#[allow(dead_code)]
+pub(crate) fn quiesce() {
+    // SAFETY: a plain sleep in process context.
+    unsafe { kernel::bindings::usleep_range_state(10, 20, kernel::bindings::TASK_UNINTERRUPTIBLE) };
+}

@@ -75,7 +75,7 @@ fn site_loop(n: u64) {
 /// # Safety
 ///
 /// Called by `markers.ko` as a probe.
-unsafe extern "C" fn empty_c(_data: *mut c_void, _slots: *const u64, _n: u32) {}
+unsafe extern "C" fn empty_c(_data: *mut c_void, _i: u64) {}
 
 fn empty_rust(_: &(), _: (u64,)) {}
 
@@ -96,7 +96,7 @@ impl kernel::Module for Bench {
         let raw = RawProbe {
             name: c"bench_site".as_ptr().cast(),
             sig: c"L".as_ptr().cast(),
-            func: Some(empty_c),
+            func: empty_c as *const c_void,
             data: core::ptr::null_mut(),
             flags: 0,
         };

@@ -119,7 +119,7 @@ unsafe fn tally(data: *mut c_void, magic: u64) {
 /// # Safety
 ///
 /// Registered with `&A` as data.
-unsafe extern "C" fn probe_a(data: *mut c_void, _slots: *const u64, _n: u32) {
+unsafe extern "C" fn probe_a(data: *mut c_void, _v: u64) {
     // SAFETY: see `tally`.
     unsafe { tally(data, 0xa) }
 }
@@ -129,21 +129,21 @@ unsafe extern "C" fn probe_a(data: *mut c_void, _slots: *const u64, _n: u32) {
 /// # Safety
 ///
 /// Registered with `&B` as data.
-unsafe extern "C" fn probe_b(data: *mut c_void, _slots: *const u64, _n: u32) {
+unsafe extern "C" fn probe_b(data: *mut c_void, _v: u64) {
     // SAFETY: see `tally`.
     unsafe { tally(data, 0xb) }
 }
 
 fn raw(name: &'static CStr, which: &'static Cookie) -> RawProbe {
     let func = if core::ptr::eq(which, &A) {
-        probe_a
+        probe_a as *const c_void
     } else {
-        probe_b
+        probe_b as *const c_void
     };
     RawProbe {
         name: name.as_ptr().cast(),
         sig: c"I".as_ptr().cast(),
-        func: Some(func),
+        func,
         data: which as *const Cookie as *mut c_void,
         flags: PROBE_ENABLE,
     }
@@ -482,6 +482,9 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
         hot_site(i);
         // CONFIG_PREEMPT: the loop is preempted, no yield needed.
         i += 1;
+        if i % 1000 == 0 {
+            ktap::quiesce();
+        }
     }
     0
 }

@@ -16,8 +16,8 @@ mod ktap;
 use ktap::{site_bytes, stats, Ktap, NOP5};
 use markers::probe::{Probe, ProbeState, ENABLE, NO_FLAGS};
 use markers::sys::{
-    markers_disable, markers_enable, markers_probe_register_many, markers_probe_unregister_many,
-    RawProbe,
+    markers_disable, markers_enable, markers_hits, markers_probe_register_many,
+    markers_probe_unregister_many, RawProbe,
 };
 
 module! {
@@ -47,6 +47,62 @@ fn multi_site(v: u32, name: &CStr, s: &str, flag: bool, big: i64) {
         big
     );
 }
+
+/// Twelve arguments of every kind: five travel in registers, seven on the
+/// stack.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn wide_site(
+    a: u8,
+    b: i16,
+    c: u32,
+    d: i64,
+    e: bool,
+    f: &CStr,
+    g: &str,
+    h: &[u8],
+    i: usize,
+    j: isize,
+    k: *const u8,
+    l: u64,
+) {
+    mark!(
+        ptest_wide,
+        "{} {} {} {} {} {} {} {} {} {} {} {}",
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+        g,
+        h,
+        i,
+        j,
+        k,
+        l
+    );
+}
+
+/// Hits `ptest_wide` with the arguments `on_wide` expects.
+fn wide_hit() {
+    wide_site(
+        0xfe,
+        -2,
+        0xfeed_f00d,
+        -(1 << 40),
+        true,
+        c"wide",
+        "str",
+        b"\x01\x02\x03",
+        usize::MAX - 1,
+        -5,
+        WIDE_PTR as *const u8,
+        0x0123_4567_89ab_cdef,
+    );
+}
+
+const WIDE_PTR: usize = 0xffff_8888_0000_1234;
 
 #[inline(never)]
 fn arm_site(v: u32) {
@@ -100,6 +156,58 @@ fn on_multi(d: &Seen, (v, name, s, flag, big): (u32, &CStr, &str, bool, i64)) {
     }
 }
 
+type WideSig = (
+    u8,
+    i16,
+    u32,
+    i64,
+    bool,
+    &'static CStr,
+    &'static str,
+    &'static [u8],
+    usize,
+    isize,
+    *const c_void,
+    u64,
+);
+
+/// Checks every argument of `ptest_wide`; adds the probe's id to `ok`.
+#[allow(clippy::type_complexity)]
+fn on_wide(
+    d: &Seen,
+    (a, b, c, dd, e, f, g, h, i, j, k, l): (
+        u8,
+        i16,
+        u32,
+        i64,
+        bool,
+        &CStr,
+        &str,
+        &[u8],
+        usize,
+        isize,
+        *const c_void,
+        u64,
+    ),
+) {
+    d.calls.fetch_add(1, Ordering::Relaxed);
+    let ok = a == 0xfe
+        && b == -2
+        && c == 0xfeed_f00d
+        && dd == -(1 << 40)
+        && e
+        && f.to_bytes() == b"wide"
+        && g == "str"
+        && h == [1, 2, 3]
+        && i == usize::MAX - 1
+        && j == -5
+        && k as usize == WIDE_PTR
+        && l == 0x0123_4567_89ab_cdef;
+    if ok {
+        d.ok.fetch_add(d.id, Ordering::Relaxed);
+    }
+}
+
 fn count(d: &AtomicU32, _: (u32,)) {
     d.fetch_add(1, Ordering::Relaxed);
 }
@@ -111,7 +219,9 @@ fn on_outer(d: &AtomicU32, (v,): (u32,)) {
 
 fn on_self(d: &AtomicU32, (v,): (u32,)) {
     d.fetch_add(1, Ordering::Relaxed);
-    self_site(v + 1);
+    if v < 8 {
+        self_site(v + 1);
+    }
 }
 
 const ALIVE: u64 = 0xa11e;
@@ -136,7 +246,7 @@ fn on_hot(d: &&'static Guarded, _: (u64,)) {
 /// # Safety
 ///
 /// Registered with an `AtomicU32` as data.
-unsafe extern "C" fn c_count(data: *mut c_void, _slots: *const u64, _n: u32) {
+unsafe extern "C" fn c_count(data: *mut c_void, _a0: u64) {
     // SAFETY: registered with an `AtomicU32` as data.
     unsafe { &*(data as *const AtomicU32) }.fetch_add(1, Ordering::Relaxed);
 }
@@ -152,14 +262,22 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
     while !unsafe { bindings::kthread_should_stop() } {
         hot_site(i);
         i += 1;
+        if i % 1000 == 0 {
+            ktap::quiesce();
+        }
     }
     0
 }
 
 // --- Tests --------------------------------------------------------------------
 
-const NTESTS: u32 = 17;
+const NTESTS: u32 = 19;
 static STOP: AtomicBool = AtomicBool::new(false);
+
+fn hits(name: &CStr) -> i64 {
+    // SAFETY: a NUL-terminated name.
+    unsafe { markers_hits(name.as_ptr().cast()) }
+}
 
 fn run(t: &mut Ktap) -> Result {
     // 1-2: bad registrations fail at once.
@@ -205,19 +323,43 @@ fn run(t: &mut Ktap) -> Result {
     );
     drop(p1);
     multi_site(7, c"seven", "str7", true, -7_000_000_000);
+    let multi_ok = p2.data().calls.load(Ordering::Relaxed) == 1;
+
     t.check(
         "after the enabling probe goes, the marker is disarmed: no more calls",
-        p2.data().calls.load(Ordering::Relaxed) == 1 && site_bytes(b"ptest_multi") == NOP5,
+        multi_ok && site_bytes(b"ptest_multi") == NOP5,
     );
     drop(p2);
     drop(p3);
 
-    // 6: the same (handler, data) twice is -EEXIST (C API, fixed data).
+    // 6-7: twelve arguments, seven on the stack: to the only probe
+    // directly, then to two through the dispatcher; hits counted either
+    // way.
+    let w1 = Probe::<WideSig, Seen>::register(c"ptest_wide", on_wide, seen(1), ENABLE)?;
+    let h0 = hits(c"ptest_wide");
+    wide_hit();
+    wide_hit();
+    t.check(
+        "the only probe of a 12-argument marker gets every argument right, hits counted",
+        w1.data().ok.load(Ordering::Relaxed) == 2 && hits(c"ptest_wide") == h0 + 2,
+    );
+    let w2 = Probe::<WideSig, Seen>::register(c"ptest_wide", on_wide, seen(2), NO_FLAGS)?;
+    wide_hit();
+    t.check(
+        "two probes of a 12-argument marker get every argument right, hits counted",
+        w1.data().ok.load(Ordering::Relaxed) == 3
+            && w2.data().ok.load(Ordering::Relaxed) == 2
+            && hits(c"ptest_wide") == h0 + 3,
+    );
+    drop(w2);
+    drop(w1);
+
+    // 8: the same (handler, data) twice is -EEXIST (C API, fixed data).
     static C_DATA: AtomicU32 = AtomicU32::new(0);
     let raw = RawProbe {
         name: c"ptest_arm".as_ptr().cast(),
         sig: c"I".as_ptr().cast(),
-        func: Some(c_count),
+        func: c_count as *const c_void,
         data: &C_DATA as *const AtomicU32 as *mut c_void,
         flags: 0,
     };
@@ -233,7 +375,7 @@ fn run(t: &mut Ktap) -> Result {
         r1 == 0 && r2 == -(bindings::EEXIST as c_int),
     );
 
-    // 7-9: arming. The probe above has no ENABLE flag.
+    // 9-11: arming. The probe above has no ENABLE flag.
     arm_site(1);
     t.check(
         "a probe without ENABLE does not arm its marker",
@@ -256,12 +398,12 @@ fn run(t: &mut Ktap) -> Result {
         r == 0 && site_bytes(b"ptest_arm") == NOP5,
     );
 
-    // 10-11: a batch of probes on two markers: one pass each way.
+    // 12-13: a batch of probes on two markers: one pass each way.
     static B: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
     let mk = |name: &'static CStr, i: usize| RawProbe {
         name: name.as_ptr().cast(),
         sig: c"I".as_ptr().cast(),
-        func: Some(c_count),
+        func: c_count as *const c_void,
         data: &B[i] as *const AtomicU32 as *mut c_void,
         flags: 1,
     };
@@ -289,7 +431,7 @@ fn run(t: &mut Ktap) -> Result {
         r == 0 && s2.passes == s1.passes + 1 && B.iter().all(|b| b.load(Ordering::Relaxed) == 1),
     );
 
-    // 12-13: re-entry.
+    // 14-15: re-entry.
     let inner =
         Probe::<(u32,), AtomicU32>::register(c"ptest_inner", count, AtomicU32::new(0), ENABLE)?;
     let outer =
@@ -310,12 +452,12 @@ fn run(t: &mut Ktap) -> Result {
         depth
     );
     t.check(
-        "a probe re-entering its own marker is cut off, no crash",
-        depth == 4,
+        "a probe may re-enter its own marker: 8 nested hits, none dropped",
+        depth == 8,
     );
     drop(selfp);
 
-    // 14-16: unregister while 4 CPUs hit the site.
+    // 16-18: unregister while 4 CPUs hit the site.
     let mut tasks = [core::ptr::null_mut::<bindings::task_struct>(); 3];
     for (k, task) in tasks.iter_mut().enumerate() {
         // SAFETY: a valid thread function without data; a constant name.
@@ -382,7 +524,7 @@ fn run(t: &mut Ktap) -> Result {
         calls_later == calls_after && site_bytes(b"ptest_hot") == NOP5,
     );
 
-    // 17: the pending probe is still pending, and goes cleanly.
+    // 19: the pending probe is still pending, and goes cleanly.
     t.check(
         "the pending probe is still pending",
         pending.state() == ProbeState::Pending,
@@ -423,7 +565,7 @@ impl kernel::Module for ProbeTest {
             let raw = RawProbe {
                 name: c"ptest_leak".as_ptr().cast(),
                 sig: c"I".as_ptr().cast(),
-                func: Some(c_count),
+                func: c_count as *const c_void,
                 data: &LEAK_DATA as *const AtomicU32 as *mut c_void,
                 flags: 1,
             };

@@ -165,6 +165,7 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
                 hot_site(i);
                 i += 1;
             }
+            ktap::quiesce();
         } else {
             // SAFETY: plain sleep.
             unsafe { bindings::msleep(1) };

@@ -15,7 +15,7 @@ ktap_check "module listed in /proc/modules" grep -q '^markers ' /proc/modules
 ktap_check "module version is $version" test "$(cat /sys/module/markers/version 2>&1)" = "$version"
 ktap_check "sysfs root /sys/kernel/markers exists" test -d /sys/kernel/markers
 ktap_check "ABI symbol exported" grep -q ' markers_abi_version\b' /proc/kallsyms
-ktap_check "load logged" sh -c 'dmesg | grep -q "markers: loaded (ABI 1)"'
+ktap_check "load logged" sh -c 'dmesg | grep -q "markers: loaded (ABI 2)"'
 ktap_check_fails "second load is refused" insmod $ko
 ktap_check "core module unloads" rmmod markers
 ktap_check "sysfs root gone after unload" test ! -e /sys/kernel/markers

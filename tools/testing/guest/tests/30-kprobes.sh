@@ -14,6 +14,6 @@ ktap_begin 5
 ktap_check "core module loads" insmod $m/markers.ko
 ktap_check "the int3 handler and its notifier are on the kprobe blacklist" sh -c "grep -q 'markers_int3 \[markers\]' $bl && grep -q 'markers_die_notify \[markers\]' $bl"
 ktap_check "sample loads" insmod $m/markers_sample.ko
-ktap_check "the sample's trampolines are on the kprobe blacklist" sh -c "grep -q 'mktramp.*\[markers_sample\]' $bl"
+ktap_check "the sample's trampolines are on the kprobe blacklist" sh -c "grep -q 'markers_tramp.*\[markers_sample\]' $bl"
 ktap_check "both unload" sh -c "rmmod markers_sample && rmmod markers"
 ktap_end

@@ -38,7 +38,7 @@ int3s() { head -1 $ctl | awk '{ print $3 }'; }
 # Only this script's kernel log lines are judged at the end.
 log_start=$(dmesg | wc -l)
 
-ktap_begin 10
+ktap_begin 11
 ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 ktap_check "markers_fault_test.ko: every in-kernel check passes" insmod $m/markers_fault_test.ko
 rmmod markers_fault_test
@@ -70,6 +70,23 @@ load_sweep() {
 insmod $m/markers_tracer.ko
 ktap_check "module load under allocation failures: refused cleanly, or complete" load_sweep
 rmmod markers_tracer
+
+# The per-CPU hit counters (not a slab allocation: fail-nth does not reach
+# them) cannot be allocated: the load fails, leaves nothing, says why.
+hits_alloc_fail() {
+	echo Y >$par/fail_hits_alloc
+	insmod $m/markers_sample.ko 2>/dev/null; r=$?
+	echo N >$par/fail_hits_alloc
+	if [ $r = 0 ]; then
+		echo "loaded without hit counters"
+		rmmod markers_sample
+		return 1
+	fi
+	! loaded markers_sample && [ "$(marker sample_tick)" = none ] || { echo "the failed load left something"; return 1; }
+	dmesg | tail -n 20 | grep -q 'module markers_sample: no memory for the hit counters' || { echo "no log line"; return 1; }
+	insmod $m/markers_sample.ko && [ "$(marker sample_tick)" != none ] && rmmod markers_sample
+}
+ktap_check "no memory for hit counters: the load fails cleanly, the next one works" hits_alloc_fail
 
 # Module unload, every allocation failing in turn, while ftest_hot runs.
 unload_sweep() {
