@@ -83,6 +83,7 @@ int markers_test_poke(const void *site, unsigned int offset, u8 byte);
  * Test only, as above: make the text writes of the next patch passes fail
  * with -ENOMEM at the protocol steps in @steps (bit n for step n: 1, 3, 5),
  * @count times in all (each write is tried three times); @count 0 clears.
+ * Bits 8-15 of @steps: the number of passes to let through first.
  * Returns the number of failures injected since the previous call.
  */
 int markers_test_fail_writes(unsigned int steps, unsigned int count);

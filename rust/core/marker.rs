@@ -105,10 +105,20 @@ impl Marker {
         self.hub.array()
     }
 
-    /// The (handler, data) its trampolines should jump to directly: its only
-    /// attached probe, if it has exactly one.
+    /// The (handler, data) its trampolines should jump to directly: its
+    /// current dispatch, which is its only attached probe, or its own
+    /// dispatcher for several probes or none (which reads the probe array
+    /// itself, so it stays direct across changes between such counts).
     pub(crate) fn wanted_direct(&self) -> Option<(usize, usize)> {
-        self.array().and_then(ProbeArray::single_key)
+        // SAFETY: the current dispatch is alive with the marker's array or
+        // the marker itself.
+        Some(unsafe { probes::key(self.current_disp()) })
+    }
+
+    /// The (handler, data) of the marker's own dispatcher.
+    pub(crate) fn multi_key(&self) -> (usize, usize) {
+        // SAFETY: `multi_disp` lives in the marker.
+        unsafe { probes::key(&self.multi_disp) }
     }
 
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).

@@ -382,12 +382,14 @@ pub extern "C" fn markers_test_fail_writes(steps: c_uint, count: c_uint) -> c_in
         pr_err!("markers_test_fail_writes: refused, markers.ko not loaded with test_mode=1\n");
         return EPERM.to_errno();
     }
-    if steps & !0b10_1010 != 0 {
+    let (skip, steps) = (steps >> 8, steps & 0xff);
+    if steps & !0b10_1010 != 0 || skip > 0xff {
         return EINVAL.to_errno();
     }
     let f = &patcher::WRITE_FAULT;
     f.steps.store(0, Ordering::Relaxed);
     f.left.store(count, Ordering::Relaxed);
+    f.skip.store(skip, Ordering::Relaxed);
     f.steps.store(steps, Ordering::Relaxed);
     f.hit.swap(0, Ordering::Relaxed) as c_int
 }

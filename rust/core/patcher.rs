@@ -58,7 +58,7 @@
 //! [`BROKEN`] and never written again.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -68,19 +68,35 @@ use crate::text::INT3;
 use crate::text::{Site, BROKEN, ENABLED, NOP5, PATCHING, RETIRED, STATS, TORN};
 
 /// Test-mode fault injection: text writes at the protocol steps in `steps`
-/// (bit `n` for step `n`: 1, 3, 5) fail with `-ENOMEM`, `left` more times.
-/// Set through `markers_test_fail_writes()`; `hit` counts injected failures.
+/// (bit `n` for step `n`: 1, 3, 5) fail with `-ENOMEM`, `left` more times,
+/// once `skip` more passes have gone through untouched. Set through
+/// `markers_test_fail_writes()`; `hit` counts injected failures. Passes run
+/// under the registry mutex, one at a time: relaxed accesses suffice.
 pub(crate) struct WriteFault {
     pub(crate) steps: AtomicU32,
     pub(crate) left: AtomicU32,
     pub(crate) hit: AtomicU32,
+    pub(crate) skip: AtomicU32,
+    /// The pass in progress is one of the `skip` passes.
+    exempt: AtomicBool,
 }
 
 pub(crate) static WRITE_FAULT: WriteFault = WriteFault {
     steps: AtomicU32::new(0),
     left: AtomicU32::new(0),
     hit: AtomicU32::new(0),
+    skip: AtomicU32::new(0),
+    exempt: AtomicBool::new(false),
 };
+
+/// A pass begins: it is exempt from injection while passes are skipped.
+fn fault_pass_begins() {
+    let f = &WRITE_FAULT;
+    let skipped = f
+        .skip
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    f.exempt.store(skipped.is_ok(), Ordering::Relaxed);
+}
 
 extern "C" {
     fn markers_text_write(addr: *mut c_void, src: *const c_void, len: usize) -> i32;
@@ -94,7 +110,9 @@ extern "C" {
 const WRITE_TRIES: usize = 3;
 
 fn injected(step: u32) -> bool {
-    if WRITE_FAULT.steps.load(Ordering::Relaxed) & (1 << step) == 0 {
+    if WRITE_FAULT.steps.load(Ordering::Relaxed) & (1 << step) == 0
+        || WRITE_FAULT.exempt.load(Ordering::Relaxed)
+    {
         return false;
     }
     let took = WRITE_FAULT
@@ -275,6 +293,7 @@ fn run<'a>(batch: &[(&'a Site, bool)], slots: &mut [Option<Slot<'a>>]) -> Report
     let todo = &mut slots[..n];
     if !todo.is_empty() {
         STATS.passes.fetch_add(1, Ordering::Relaxed);
+        fault_pass_begins();
         write_int3s(todo, &mut report);
         sync_all();
         // 3. The rest of the new instruction.

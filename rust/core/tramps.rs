@@ -2,26 +2,30 @@
 
 //! Trampolines: the 5-byte `jmp` each `mark!` invocation's enabled block
 //! calls. Disabled (in the patcher's terms) it jumps to
-//! `markers_call_indirect`, which calls the site state's dispatch; enabled,
-//! it jumps straight to the marker's only probe.
+//! `markers_dispatch_<n>`, which calls the dispatch the block passed;
+//! enabled, it jumps straight to the function of the marker's current
+//! dispatch: its only probe, or the marker's own dispatcher (which runs the
+//! probe array, none or several).
 //!
 //! # The rule
 //!
-//! A trampoline jumps to a probe only while its invocation's dispatch is
-//! exactly that probe: the enabled block loads the dispatch's data into the
-//! probe's first argument before calling the trampoline, so a trampoline
-//! pointing at probe A while the block loaded B's dispatch would run A with
-//! B's data. Hence:
+//! A trampoline jumps to a function only while its invocation's dispatch is
+//! exactly that function with its data: the enabled block loads the
+//! dispatch's data into the first parameter before calling the trampoline,
+//! so a trampoline pointing at probe A while the block loaded B's dispatch
+//! would run A with B's data. Hence:
 //!
-//! 1. before a marker's dispatch changes away from its direct probe, its
-//!    trampolines go back to the indirect path ([`leave`]), and the change
-//!    is made only if every one of them did (a trampoline that could not be
-//!    rewritten still jumps to the old probe: the old dispatch then stays
-//!    published and the change fails);
-//! 2. after a new single-probe dispatch is published, a grace period passes
-//!    (no CPU still holds the previous dispatch) before the trampolines are
-//!    pointed at the probe ([`point`]); one that cannot be rewritten stays
-//!    indirect, which is slower but always correct.
+//! 1. before a marker's dispatch changes away from the function its
+//!    trampolines jump to, they go back to the indirect path ([`leave`]),
+//!    and the change is made only if every one of them did (a trampoline
+//!    that could not be rewritten still jumps to the old function: the old
+//!    dispatch then stays published and the change fails);
+//! 2. after a new dispatch is published, a grace period passes (no task
+//!    still holds the previous dispatch, even preempted) before the
+//!    trampolines are pointed at it ([`point`]); one that cannot be
+//!    rewritten stays indirect, which is slower but always correct. A
+//!    dispatch that did not change needs no grace period (the trampolines
+//!    of a module that just loaded).
 //!
 //! The patcher's `ENABLED` bit of a trampoline says what it does, even after
 //! a failed write (see "When a write fails" in `patcher.rs`).

@@ -41,8 +41,12 @@ impl ProbeSpec<'_> {
 struct Change {
     /// Replaced arrays, freed after a grace period.
     old: KVec<KBox<ProbeArray>>,
-    /// Some marker now wants its trampolines pointed at its only probe.
+    /// Some marker with a new dispatch wants its trampolines pointed at
+    /// it: after a grace period (rule 2 of `tramps.rs`).
     direct: bool,
+    /// Some marker whose dispatch did not change wants its trampolines
+    /// pointed at it: no grace period needed (no CPU holds another).
+    point: bool,
 }
 
 impl Registry {
@@ -99,9 +103,10 @@ impl Registry {
         Ok(())
     }
 
-    /// Points the trampolines of every marker with a single probe at it, in
-    /// one pass. Called only after a grace period has followed the last
-    /// publication of each such marker's dispatch (see `tramps.rs`).
+    /// Points the trampolines of every marker at its current dispatch (its
+    /// only probe, or its own dispatcher), in one pass. Called only after a
+    /// grace period has followed the last publication of each marker's
+    /// dispatch that changed it (see `tramps.rs`).
     pub(super) fn direct_tramps(&mut self) {
         // A marker still direct to another probe must leave first; that is
         // never the case here (every change leaves before publishing).
@@ -152,14 +157,21 @@ impl Registry {
             .filter(|m| m.touched)
             .zip(built.iter())
         {
-            let want = new.as_deref().and_then(ProbeArray::single_key);
+            let want = new
+                .as_deref()
+                .and_then(ProbeArray::single_key)
+                .or(Some(m.multi_key()));
             m.leaving = m.direct.is_some() && m.direct != want;
             leaving |= m.leaving;
         }
         if leaving {
             self.leave_marked()?;
         }
-        let mut change = Change { old, direct: false };
+        let mut change = Change {
+            old,
+            direct: false,
+            point: false,
+        };
         let mut it = built.into_iter();
         for i in 0..self.markers.len() {
             if !self.markers[i].touched {
@@ -168,26 +180,33 @@ impl Registry {
             let new = it.next().flatten();
             let m = &mut self.markers[i];
             m.enable_refs = probes::enable_refs(&m.name, &m.sig, &self.probes);
+            let before = m.current_disp();
             if let Some(o) = m.hub.publish(new) {
                 // Capacity reserved: cannot fail.
                 let _ = change.old.push(o, GFP_KERNEL);
             }
             let m = &self.markers[i];
             push_dispatch(&self.clients, m);
-            change.direct |= m.wanted_direct().is_some() && m.direct != m.wanted_direct();
+            if m.direct != m.wanted_direct() {
+                if m.current_disp() == before {
+                    change.point = true;
+                } else {
+                    change.direct = true;
+                }
+            }
         }
         Ok(change)
     }
 
     /// Completes a change: one grace period (the replaced arrays and
-    /// dispatches are unused after it), trampolines pointed at new single
-    /// probes, sites armed or disarmed.
+    /// dispatches are unused after it), trampolines pointed at their
+    /// markers' dispatch, sites armed or disarmed.
     fn finish(&mut self, change: Change) {
         if change.direct || !change.old.is_empty() {
             probes::synchronize();
         }
         drop(change.old);
-        if change.direct {
+        if change.direct || change.point {
             self.direct_tramps();
         }
         self.untouch();

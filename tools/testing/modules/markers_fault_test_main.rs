@@ -434,14 +434,16 @@ fn tramp_failures(t: &mut Ktap, a1: &RawProbe, b1: &RawProbe) {
 
     // 12. A trampoline that cannot be pointed at its probe stays indirect.
     let r0 = unreg(a1);
-    // The marker's sites are enabled first: only the trampoline pass fails.
+    // The marker's sites are enabled first: only the trampoline passes
+    // write. The first (leaving the marker's dispatcher) goes through, the
+    // second (pointing at the probe) fails.
     let a_quiet = RawProbe {
         flags: 0,
         ..raw(c"ftest_one", &A)
     };
     // SAFETY: a NUL-terminated name.
     let on = unsafe { markers_enable(c"ftest_one".as_ptr().cast()) };
-    fail_writes(1 << 1, 1000);
+    fail_writes(1 << 8 | 1 << 1, 1000);
     let r = reg(&a_quiet);
     fail_writes(0, 0);
     let got = hit5(one_site);
