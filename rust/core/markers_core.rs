@@ -30,6 +30,7 @@ use kernel::sync::Mutex;
 use markers::sys::{RawProbe, Stats, PROBE_ENABLE};
 
 mod control;
+mod hits;
 mod marker;
 mod patcher;
 mod probes;

@@ -42,6 +42,7 @@ use kernel::str::BStr;
 
 use markers::section::SiteState;
 
+use crate::hits;
 use crate::marker::Marker;
 use crate::patcher;
 use crate::probes::{self, Probe};
@@ -71,33 +72,10 @@ struct Client {
     states: KVec<*const SiteState>,
     /// The trampolines of its invocations; never resized.
     tramps: KVec<MarkedSite>,
-    /// The per-CPU hit counters of its invocations, one `u64` for each of
-    /// `states`, in order; freed with the client.
-    hits: *mut u64,
-}
-
-extern "C" {
-    fn markers_hits_alloc(n: usize) -> *mut u64;
-    fn markers_hits_free(p: *mut u64);
-    fn markers_hits_sum(p: *const u64) -> u64;
-}
-
-/// The sum over every CPU of the per-CPU counter `p`.
-fn hits_sum(p: *const u64) -> u64 {
-    if p.is_null() {
-        return 0;
-    }
-    // SAFETY: `p` is a counter of a live client's array.
-    unsafe { markers_hits_sum(p) }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        // SAFETY: allocated by `markers_hits_alloc` (or null), freed once;
-        // the module's blocks no longer run (its exit has returned, or its
-        // init never ran).
-        unsafe { markers_hits_free(self.hits) };
-    }
+    /// The per-CPU hit counters of its invocations, one for each of
+    /// `states`, in order; freed with the client, when the module's blocks
+    /// no longer run (its exit has returned, or its init never ran).
+    _hits: hits::Counters,
 }
 
 impl Client {
@@ -177,7 +155,7 @@ impl Registry {
             // SAFETY: the states of registered clients are alive.
             .map(|&st| unsafe { &*st })
             .filter(|st| st.marker.load(Ordering::Relaxed) == mp)
-            .map(|st| hits_sum(st.hits.load(Ordering::Relaxed)))
+            .map(|st| hits::sum(st.hits.load(Ordering::Relaxed)))
             .sum();
         m.gone_hits.wrapping_add(live)
     }
@@ -251,22 +229,33 @@ impl Registry {
         let need = self.zombies.len() + self.clients.len() + 1;
         self.zombies
             .reserve(need.saturating_sub(self.zombies.len()), GFP_KERNEL)?;
+        // The invocations, each with its counter.
+        let mut states = KVec::with_capacity(n, GFP_KERNEL)?;
+        for e in entries.iter() {
+            if !states.contains(&e.state) {
+                // Capacity reserved: cannot fail.
+                states.push(e.state, GFP_KERNEL)?;
+            }
+        }
+        let counters = hits::Counters::new(states.len()).inspect_err(|_| {
+            pr_err!(
+                "module {}: no memory for the hit counters of {} invocations\n",
+                module_name(m),
+                states.len()
+            )
+        })?;
+        for (i, &st) in states.iter().enumerate() {
+            // SAFETY: the state lies in the module's writable data (checked
+            // by `section::validate`); no site of it is enabled yet.
+            unsafe { (*st).hits.store(counters.get(i), Ordering::Release) };
+        }
         let mut client = Client {
             module: m,
             sites: KVec::with_capacity(n, GFP_KERNEL)?,
-            states: KVec::with_capacity(n, GFP_KERNEL)?,
+            states,
             tramps: KVec::with_capacity(n, GFP_KERNEL)?,
-            // SAFETY: plain allocation; null on failure.
-            hits: unsafe { markers_hits_alloc(n) },
+            _hits: counters,
         };
-        if client.hits.is_null() {
-            pr_err!(
-                "module {}: no memory for the hit counters of {} sites\n",
-                module_name(m),
-                n
-            );
-            return Err(ENOMEM);
-        }
         let mut new_markers = 0;
         for e in entries.iter() {
             let (mk, new) = match self.find_or_add(e.name, e.format, &e.sig) {
@@ -295,15 +284,6 @@ impl Registry {
             let _ = client
                 .sites
                 .push(MarkedSite { site, marker: mk }, GFP_KERNEL);
-            if !client.states.contains(&e.state) {
-                // Counter `i` of the client's array is the state's.
-                let i = client.states.len();
-                // SAFETY: the state lies in the module's writable data
-                // (checked by `section::validate`); `i < n`, within the
-                // array.
-                unsafe { (*e.state).hits.store(client.hits.add(i), Ordering::Release) };
-                let _ = client.states.push(e.state, GFP_KERNEL);
-            }
             if !client.tramps.iter().any(|t| t.site.addr == e.tramp) {
                 let indirect = expect.indirect[usize::from(e.nargs)];
                 let site = Site::new(e.tramp, indirect, indirect, false);
@@ -455,7 +435,7 @@ impl Registry {
             let mk = unsafe { (*st).marker.load(Ordering::Relaxed) }.cast::<Marker>();
             if !mk.is_null() {
                 // SAFETY: a state's marker outlives the client's sites.
-                unsafe { (*mk).gone_hits += hits_sum((*st).hits.load(Ordering::Relaxed)) };
+                unsafe { (*mk).gone_hits += hits::sum((*st).hits.load(Ordering::Relaxed)) };
             }
             // SAFETY: as above.
             unsafe {
