@@ -161,7 +161,10 @@ fn valid_sig(sig: &[u8; 16], nargs: u16) -> bool {
 }
 
 /// An entry that passed every check.
+#[derive(Clone, Copy)]
 pub(crate) struct Entry {
+    /// Its index in the section.
+    pub(crate) index: usize,
     /// The site.
     pub(crate) addr: usize,
     /// Its enabled block.
@@ -260,6 +263,7 @@ fn check(
         return Err("trampoline not a jmp to the dispatcher of its arity");
     }
     Ok(Entry {
+        index: 0,
         addr,
         target,
         init,
@@ -303,12 +307,9 @@ pub(crate) fn validate(
         // (both checked above).
         let e = unsafe { &*((start + i * esz) as *const RawEntry) };
         match check(m, r, e, x) {
-            Ok(ent) if v.iter().any(|o: &Entry| o.addr == ent.addr) => {
-                refuse(m, i, "duplicate of an earlier entry's site");
-            }
             Ok(ent) => {
                 // Capacity reserved: cannot fail.
-                v.push(ent, GFP_KERNEL)?;
+                v.push(Entry { index: i, ..ent }, GFP_KERNEL)?;
             }
             Err(why) => {
                 if why == "site does not hold the 5-byte NOP" {
@@ -325,7 +326,41 @@ pub(crate) fn validate(
             }
         }
     }
-    Ok(v)
+    without_duplicates(m, v)
+}
+
+/// `v` without the entries whose site an earlier entry names (each refused
+/// with a log line), in order. Sorts positions by site: O(n log n) for a
+/// module of many sites.
+fn without_duplicates(m: *const bindings::module, v: KVec<Entry>) -> Result<KVec<Entry>> {
+    let mut order = KVec::with_capacity(v.len(), GFP_KERNEL)?;
+    let mut dup = KVec::with_capacity(v.len(), GFP_KERNEL)?;
+    for p in 0..v.len() {
+        // Capacity reserved: cannot fail.
+        order.push(p, GFP_KERNEL)?;
+        dup.push(false, GFP_KERNEL)?;
+    }
+    order.sort_unstable_by_key(|&p| (v[p].addr, p));
+    let mut ndup = 0;
+    for w in order.windows(2) {
+        if v[w[0]].addr == v[w[1]].addr {
+            dup[w[1]] = true;
+            ndup += 1;
+        }
+    }
+    if ndup == 0 {
+        return Ok(v);
+    }
+    let mut out = KVec::with_capacity(v.len() - ndup, GFP_KERNEL)?;
+    for (e, &d) in v.iter().zip(dup.iter()) {
+        if d {
+            refuse(m, e.index, "duplicate of an earlier entry's site");
+        } else {
+            // Capacity reserved: cannot fail.
+            out.push(*e, GFP_KERNEL)?;
+        }
+    }
+    Ok(out)
 }
 
 /// The (already validated) name of an entry's descriptor, for a log line.

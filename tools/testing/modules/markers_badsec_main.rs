@@ -29,9 +29,10 @@ extern "C" fn markers_badsec_work(x: u32) -> u32 {
     y
 }
 
-/// State slot of the hand-written descriptors.
+/// State slot of the hand-written descriptors: the size of a `SiteState`,
+/// which the registry writes for an entry it accepts.
 #[no_mangle]
-static mut markers_badsec_state: u64 = 0;
+static mut markers_badsec_state: [u64; 3] = [0; 3];
 
 // The hand-written entries. `good_desc` is a valid descriptor; each entry
 // breaks one rule. `work+1` is inside an instruction: not the NOP.
@@ -40,6 +41,7 @@ core::arch::global_asm!(
     ".balign 8",
     "badsec_name_ok: .asciz \"badsec_hand\"",
     "badsec_name_bad: .asciz \"bad-name\"",
+    "badsec_name_dup: .asciz \"badsec_dup\"",
     "badsec_fmt: .asciz \"v={{}}\"",
     ".balign 8",
     // A valid descriptor (magic "MRKD", layout 3, one u32 argument, no
@@ -87,6 +89,15 @@ core::arch::global_asm!(
     ".quad badsec_good_desc",
     ".quad 0x49, 0",
     ".quad 0",
+    // A valid descriptor with a valid trampoline, for the two entries of
+    // one site (below).
+    "badsec_dup_desc:",
+    ".long 0x444b524d",
+    ".short 3, 1",
+    ".quad badsec_name_dup, badsec_fmt, __this_module, markers_abi_version",
+    ".quad {state}",
+    ".quad 0x49, 0",
+    ".quad badsec_dup_tramp",
     // Thirteen arguments: one more than a marker may take.
     "badsec_too_many:",
     ".long 0x444b524d",
@@ -138,6 +149,32 @@ core::arch::global_asm!(
     ".long {work} + 1 - .",
     ".long {work} - .",
     ".quad badsec_too_many - .",
+    // 11-12. A valid site, then the same site again.
+    ".long badsec_dup_site - .",
+    ".long badsec_dup_site + 5 - .",
+    ".quad badsec_dup_desc - .",
+    ".long badsec_dup_site - .",
+    ".long badsec_dup_site + 5 - .",
+    ".quad badsec_dup_desc - .",
+    ".popsection",
+    // The site of entries 11-12: a NOP and a return, never called; and its
+    // trampoline. Jump targets, not indirect-call targets.
+    ".pushsection .text.badsec_dup, \"ax\"",
+    ".type badsec_dup_site, @function",
+    "badsec_dup_site:",
+    ".byte 0x0f, 0x1f, 0x44, 0x00, 0x00",
+    "jmp __x86_return_thunk",
+    ".size badsec_dup_site, . - badsec_dup_site",
+    ".popsection",
+    ".pushsection .kprobes.text, \"ax\"",
+    ".type badsec_dup_tramp, @function",
+    "badsec_dup_tramp:",
+    ".byte 0xe9",
+    ".long markers_dispatch_1 - . - 4",
+    ".size badsec_dup_tramp, 5",
+    ".popsection",
+    ".pushsection .discard.noendbr",
+    ".long badsec_dup_site, badsec_dup_site + 5, badsec_dup_tramp",
     ".popsection",
     work = sym markers_badsec_work,
     state = sym markers_badsec_state,

@@ -10,7 +10,7 @@ m=/markers/modules
 ctl=/sys/kernel/markers/control
 refused() { dmesg | grep -c "markers: module markers_badsec: __markers entry [0-9]* refused: $1"; }
 
-ktap_begin 16
+ktap_begin 18
 ktap_check "core and sample load" sh -c "insmod $m/markers.ko && insmod $m/markers_sample.ko"
 ktap_check "a module with a malformed section loads" insmod $m/markers_badsec.ko
 ktap_check "refused: site outside the text" test "$(refused 'site outside the module.s text')" = 1
@@ -22,6 +22,8 @@ ktap_check "refused: malformed name" test "$(refused 'name not 1-63 characters')
 ktap_check "refused: malformed signature, and more than 12 arguments" test "$(refused 'malformed signature')" = 2
 ktap_check "refused: site state in read-only data" test "$(refused 'site state not in the module.s writable data')" = 1
 ktap_check "refused: site without the NOP" sh -c "dmesg | grep -q 'markers_badsec: marker badsec_hand: site 7 does not hold the 5-byte NOP'"
+ktap_check "refused: a second entry for one site" test "$(refused 'duplicate of an earlier entry.s site')" = 1
+ktap_check "the first entry of that site registered" test "$(awk '$1 == "badsec_dup" { print $3 }' $ctl)" = 1
 ktap_check "refused: a name reused with another signature" sh -c "dmesg | grep -q 'module markers_badsec: marker sample_tick has signature \"I\" here but \"LcL\" elsewhere'"
 ktap_check "the sample's marker keeps its one site" test "$(awk '$1 == "sample_tick" { print $3 }' $ctl)" = 1
 ktap_check "the valid site registered" test "$(awk '$1 == "badsec_ok" { print $3 }' $ctl)" = 1
