@@ -286,7 +286,10 @@ struct Runs {
 }
 
 impl Runs {
+    /// Runs `f(n)` once untimed (warming caches, and under plain TCG the
+    /// translation of the loop), then `reps` times timed.
     fn take(f: fn(u64), n: u64, reps: usize) -> Self {
+        f(n);
         let mut r = Runs {
             ticks: [0; REPS_MAX],
             reps,
