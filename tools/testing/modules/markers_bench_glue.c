@@ -288,18 +288,26 @@ void markers_bench_print_off(const char *name)
 
 static DEFINE_STATIC_KEY_ARRAY_FALSE(markers_bench_keys, MARKERS_BENCH_NKEYS);
 
-/* Key @k's site (@k is a constant once inlined in an unrolled loop). */
-static __always_inline void markers_bench_key_site(const unsigned int k)
+/*
+ * Key @k's site (@k is a constant once inlined in an unrolled loop).  The
+ * enabled branch returns: objtool validates a branch's target before its
+ * fall-through, recursively, and 10,000 sites whose targets all flow on to
+ * the next site overflow its stack (seen with clang).
+ */
+static __always_inline bool markers_bench_key_site(const unsigned int k)
 {
-	if (static_branch_unlikely(&markers_bench_keys[k]))
+	if (static_branch_unlikely(&markers_bench_keys[k])) {
 		markers_bench_hit(k);
+		return true;
+	}
+	return false;
 }
 
 /*
- * Runs every key's site once (all disabled: 10,000 NOPs).  The loop is
- * unrolled completely, so that each key has a site of its own; were it not,
- * the key's address would not be a constant and the build would fail
- * ("impossible constraint in asm").
+ * Runs every key's site once, while all are disabled (10,000 NOPs).  The
+ * loop is unrolled completely, so that each key has a site of its own; were
+ * it not, the key's address would not be a constant and the build would
+ * fail ("impossible constraint in asm").
  */
 static noinline void markers_bench_keys_run(void)
 {
@@ -307,7 +315,8 @@ static noinline void markers_bench_keys_run(void)
 
 #pragma GCC unroll 65534
 	for (k = 0; k < MARKERS_BENCH_NKEYS; k++)
-		markers_bench_key_site(k);
+		if (markers_bench_key_site(k))
+			return;
 }
 
 struct markers_bench_group {
