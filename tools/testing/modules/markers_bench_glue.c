@@ -290,8 +290,8 @@ static DEFINE_STATIC_KEY_ARRAY_FALSE(markers_bench_keys, MARKERS_BENCH_NKEYS);
 
 /*
  * Key @k's site (@k is a constant once inlined in an unrolled loop).  The
- * enabled branch returns: objtool validates a branch's target before its
- * fall-through, recursively, and 10,000 sites whose targets all flow on to
+ * enabled branch returns: objtool validates the target of a branch before
+ * what follows it, recursively, and 10,000 sites whose targets all flow on to
  * the next site overflow its stack (seen with clang).
  */
 static __always_inline bool markers_bench_key_site(const unsigned int k)
