@@ -12,7 +12,8 @@
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
-#   make bench           guest instruction counts of a site (first cut)
+#   make bench           instruction counts, toggle and load costs of sites
+#                        beside the kernel's own (writes bench/results.json)
 #
 # KDIR defaults to the project's own test kernel, built once (about 6 minutes)
 # and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against

@@ -21,6 +21,7 @@ and exits non-zero on any failure.
 Usage: scripts/check-sites.py [--quiet] MODULE.ko...
 """
 
+import bisect
 import struct
 import subprocess
 import sys
@@ -93,12 +94,15 @@ def context(ko, section, site):
         out = subprocess.run(
             ["objdump", "-d", "--no-show-raw-insn", "-j", section, ko],
             capture_output=True, text=True, check=True).stdout
-        _disasm[key] = [line.strip() for line in out.splitlines()
-                        if line[:1] == " " and ":" in line]
-    lines = _disasm[key]
-    for i, line in enumerate(lines):
-        if int(line.split(":")[0], 16) == site:
-            return lines[max(0, i - 3):i + 1]
+        lines = [line.strip() for line in out.splitlines()
+                 if line[:1] == " " and ":" in line]
+        # Each instruction's index by address (a module may have 10,000 sites).
+        _disasm[key] = (lines, {int(line.split(":")[0], 16): i
+                                for i, line in enumerate(lines)})
+    lines, at = _disasm[key]
+    i = at.get(site)
+    if i is not None:
+        return lines[max(0, i - 3):i + 1]
     return [f"(no instruction starts at {site:#x})"]
 
 
@@ -133,6 +137,7 @@ def check(ko, quiet):
     by_off = {off: (typ, sym, add) for off, typ, sym, add in relas}
     n = elf.sections[idx]["size"] // ENTRY_SIZE
     passed = failed = 0
+    text_relas = {}  # by section, sorted by offset
     for e in range(n):
         code = by_off.get(e * ENTRY_SIZE)
         target = by_off.get(e * ENTRY_SIZE + 4)
@@ -157,8 +162,12 @@ def check(ko, quiet):
         elif jump != ((tsym["shndx"], tsym["value"] + target[2]), 0):
             problems.append("__jump_table entry with another target or flags set")
         # What refers to marker data just before the site?
-        text_relas = elf.relas(sec)
-        for off, typ, sym, add in text_relas:
+        if sec not in text_relas:
+            text_relas[sec] = sorted(elf.relas(sec))
+        relas_sec = text_relas[sec]
+        lo = bisect.bisect_left(relas_sec, (site - 16,))
+        hi = bisect.bisect_left(relas_sec, (site,))
+        for off, typ, sym, add in relas_sec[lo:hi]:
             if site - 16 <= off < site:
                 name = elf.symbol(sym)["name"]
                 if "__MK_" in name or "mkdesc" in name:
