@@ -23,8 +23,8 @@
 //! `markers_bench_sites.ko` loaded) it measures instead the cost of toggling
 //! markers against static keys (`markers_bench_toggle_run` in the glue).
 //!
-//! Every result is one `pr_info!` line that `scripts/bench.sh` parses. The
-//! measurements run in `init`, which succeeds even when one fails (the
+//! Every result is one `pr_info!` line, parsed by `scripts/bench-report.py`.
+//! The measurements run in `init`, which succeeds even when one fails (the
 //! report says `end rc=...`): a failing init would be run twice, since
 //! busybox's insmod retries a failed `finit_module` with `init_module`.
 //! Unload it afterwards.
