@@ -30,7 +30,8 @@ pub(crate) struct Marker {
     /// The attached probes, for the dispatcher.
     pub(crate) hub: Hub,
     /// The dispatch for several probes or none: the dispatcher of the
-    /// marker's arity on `hub`.
+    /// marker's arity on `hub` (without probes it finds no array and
+    /// returns; the hit is counted in the enabled block).
     multi_disp: Dispatch,
     /// Hits of the sites of modules gone since (the others are counted in
     /// their modules' per-CPU counters).
@@ -89,15 +90,15 @@ impl Marker {
     }
 
     /// The dispatch its sites call now: the only attached probe, or the
-    /// marker's own dispatcher. Valid until the next `publish` on this
-    /// marker plus a grace period.
+    /// marker's own dispatcher for several or none. Valid until the next
+    /// `publish` on this marker plus a grace period.
     pub(crate) fn current_disp(&self) -> *mut Dispatch {
-        let d = self
-            .hub
-            .array()
-            .and_then(ProbeArray::single)
-            .unwrap_or(&self.multi_disp);
-        d.cast_mut()
+        self.disp_for(self.hub.array()).cast_mut()
+    }
+
+    /// The dispatch for probe array `a`.
+    fn disp_for(&self, a: Option<&ProbeArray>) -> *const Dispatch {
+        a.and_then(ProbeArray::single).unwrap_or(&self.multi_disp)
     }
 
     /// The published probe array, if any.
@@ -107,18 +108,19 @@ impl Marker {
 
     /// The (handler, data) its trampolines should jump to directly: its
     /// current dispatch, which is its only attached probe, or its own
-    /// dispatcher for several probes or none (which reads the probe array
-    /// itself, so it stays direct across changes between such counts).
+    /// dispatcher for several or none (which reads the probe array itself,
+    /// so it stays direct across changes between such counts).
     pub(crate) fn wanted_direct(&self) -> Option<(usize, usize)> {
         // SAFETY: the current dispatch is alive with the marker's array or
         // the marker itself.
         Some(unsafe { probes::key(self.current_disp()) })
     }
 
-    /// The (handler, data) of the marker's own dispatcher.
-    pub(crate) fn multi_key(&self) -> (usize, usize) {
-        // SAFETY: `multi_disp` lives in the marker.
-        unsafe { probes::key(&self.multi_disp) }
+    /// The (handler, data) its trampolines should jump to once probe array
+    /// `a` is published.
+    pub(crate) fn key_for(&self, a: Option<&ProbeArray>) -> (usize, usize) {
+        // SAFETY: the dispatch lives in `a` or in the marker.
+        unsafe { probes::key(self.disp_for(a)) }
     }
 
     /// Whether the marker's sites jump (see "Arming" in `probes.rs`).

@@ -74,9 +74,10 @@ pub(crate) fn synchronize() {
 /// # Invariants
 ///
 /// Immutable once published, except that [`ProbeArray::stub_out`] may
-/// replace an entry's `func` by [`stub`] (an atomic store of one word; the
+/// replace an entry's `func` by a stub (an atomic store of one word; the
 /// entry's `data` never changes), so a reader sees either the old handler
-/// with its own data or the stub.
+/// with its own data or the stub. `probes` ends with one terminator entry,
+/// whose `func` is null, after at least one probe.
 pub(crate) struct ProbeArray {
     probes: KVec<UnsafeCell<Dispatch>>,
 }
@@ -89,15 +90,14 @@ impl ProbeArray {
     /// trampolines call directly, and its sites' dispatch.
     pub(crate) fn single(&self) -> Option<*const Dispatch> {
         match self.probes.as_slice() {
-            [only] => Some(only.get()),
+            [only, _end] => Some(only.get()),
             _ => None,
         }
     }
 
-    /// The (handler, data) of the only probe, if there is exactly one.
-    pub(crate) fn single_key(&self) -> Option<(usize, usize)> {
-        // SAFETY: the entry is alive with the array; read atomically.
-        self.single().map(|d| unsafe { key(d) })
+    /// The attached probes, without the terminator.
+    fn entries(&self) -> &[UnsafeCell<Dispatch>] {
+        &self.probes[..self.probes.len() - 1]
     }
 
     /// Replaces the handler of every entry `dead` selects by the stub of
@@ -106,7 +106,7 @@ impl ProbeArray {
     /// array.
     pub(crate) fn stub_out(&self, nargs: usize, dead: impl Fn((usize, usize)) -> bool) -> usize {
         let mut n = 0;
-        for d in self.probes.iter() {
+        for d in self.entries() {
             // SAFETY: the entry is alive with the array.
             if dead(unsafe { key(d.get()) }) {
                 // SAFETY: `func` is an aligned word of a live entry; every
@@ -138,14 +138,22 @@ pub(crate) unsafe fn key(d: *const Dispatch) -> (usize, usize) {
 
 /// What a marker's dispatcher reaches: its published probe array. Lives in
 /// the marker, at a fixed address.
+///
+/// # Invariants
+///
+/// `first` is null or the first entry of the array `probes` points at,
+/// published together (the array first).
 pub(crate) struct Hub {
     pub(crate) probes: AtomicPtr<ProbeArray>,
+    /// The first entry of the array, for the dispatcher's loop.
+    first: AtomicPtr<UnsafeCell<Dispatch>>,
 }
 
 impl Hub {
     pub(crate) const fn new() -> Self {
         Self {
             probes: AtomicPtr::new(core::ptr::null_mut()),
+            first: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
@@ -162,8 +170,19 @@ impl Hub {
     /// a grace period.
     pub(crate) fn publish(&self, new: Option<KBox<ProbeArray>>) -> Option<KBox<ProbeArray>> {
         let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
+        let first = if new.is_null() {
+            core::ptr::null_mut()
+        } else {
+            // SAFETY: `new` is the array just leaked, alive until a later
+            // `publish` replaces it and a grace period passes.
+            unsafe { (*new).probes.as_ptr().cast_mut() }
+        };
         // Release: the array is fully built before a dispatcher loads it.
         let old = self.probes.swap(new, Ordering::AcqRel);
+        // INVARIANT: published after the array it points into; a dispatcher
+        // that still loads the old `first` reads the old array, alive until
+        // the grace period that follows this call.
+        self.first.store(first, Ordering::Release);
         // SAFETY: `old` came from `KBox::into_raw` in an earlier `publish`;
         // the swap removed the only other copy of the pointer.
         (!old.is_null()).then(|| unsafe { KBox::from_raw(old) })
@@ -229,7 +248,7 @@ pub(crate) fn build(
     if n == 0 {
         return Ok(None);
     }
-    let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut v = KVec::with_capacity(n + 1, GFP_KERNEL)?;
     for p in probes.iter().filter(|p| p.attaches(name, sig)) {
         // Capacity reserved: cannot fail.
         v.push(
@@ -240,6 +259,14 @@ pub(crate) fn build(
             GFP_KERNEL,
         )?;
     }
+    // INVARIANT: the terminator.
+    v.push(
+        UnsafeCell::new(Dispatch {
+            func: core::ptr::null(),
+            data: core::ptr::null_mut(),
+        }),
+        GFP_KERNEL,
+    )?;
     Ok(Some(KBox::new(ProbeArray { probes: v }, GFP_KERNEL)?))
 }
 
@@ -440,7 +467,8 @@ macro_rules! arities {
         }
 
         /// The dispatcher of a marker with several probes or none: runs its
-        /// probe array.
+        /// probe array, if any (the loop is a function of its own, so that
+        /// a marker without probes returns before any register is saved).
         ///
         /// # Safety
         ///
@@ -449,22 +477,42 @@ macro_rules! arities {
         unsafe extern "C" fn $multi(hub: *mut c_void $(, $a: u64)*) {
             // SAFETY: see above.
             let hub = unsafe { &*(hub as *const Hub) };
-            let arr = hub.probes.load(Ordering::Acquire);
-            if arr.is_null() {
+            let d = hub.first.load(Ordering::Acquire).cast_const();
+            if d.is_null() {
                 return;
             }
-            // SAFETY: a published array stays valid until a grace period
-            // after it is replaced, which waits for this call.
-            for d in unsafe { (*arr).probes.iter() } {
-                // SAFETY: the entry is alive with the array.
-                let (f, data) = unsafe { key(d.get()) };
-                // SAFETY: as in the dispatch above.
-                unsafe {
-                    core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void $(, u64_of!($a))*)>(
-                        f,
-                    )(data as *mut c_void $(, $a)*)
-                };
+            /// Runs the probes from `d` to the terminator.
+            ///
+            /// # Safety
+            ///
+            /// `d` is the first entry of a published array, alive until a
+            /// grace period after it is replaced, which waits for this
+            /// call; it holds at least one probe, then its terminator,
+            /// whose `func` is null.
+            #[inline(never)]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn run(mut d: *const UnsafeCell<Dispatch> $(, $a: u64)*) {
+                loop {
+                    // SAFETY: the entry is alive with the array.
+                    let (f, data) = unsafe { key(UnsafeCell::raw_get(d)) };
+                    // SAFETY: as in the dispatch above.
+                    unsafe {
+                        core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void $(, u64_of!($a))*)>(
+                            f,
+                        )(data as *mut c_void $(, $a)*)
+                    };
+                    // SAFETY: within the array: the terminator follows the
+                    // last probe.
+                    d = unsafe { d.add(1) };
+                    // SAFETY: as above; the terminator's `func` never
+                    // changes.
+                    if unsafe { (*UnsafeCell::raw_get(d)).func }.is_null() {
+                        return;
+                    }
+                }
             }
+            // SAFETY: see `run`.
+            unsafe { run(d $(, $a)*) }
         }
 
         /// What replaces the handler of a probe removed without memory for

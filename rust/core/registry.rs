@@ -48,7 +48,8 @@ use crate::patcher;
 use crate::probes::{self, Probe};
 use crate::section::{self, module_name, Regions};
 use crate::table::{self, SiteTable};
-use crate::text::{Site, RETIRED, TORN};
+use crate::text::{Site, BROKEN, RETIRED, TORN};
+use crate::tramps;
 
 mod attach;
 
@@ -323,9 +324,8 @@ impl Registry {
             self.retire(c);
             return Err(e);
         }
-        // The new module's trampolines follow markers already in direct mode
-        // (their states hold that probe's dispatch from the start).
-        self.direct_tramps();
+        // The new module's trampolines are pointed at their markers'
+        // dispatch (their states hold it from the start), with the sites.
         self.reconcile();
         pr_info!(
             "module {}: {} sites, {} new markers\n",
@@ -493,25 +493,31 @@ impl Registry {
     }
 
     /// Patches every site whose state differs from its marker's arming (or
-    /// that a failed write left torn), in one pass (one pass per site, allocating nothing, when there is no
-    /// memory for a batch). Returns the number of sites refused.
+    /// that a failed write left torn), and points every trampoline that can
+    /// be at its marker's dispatch ([`Registry::tramps_to_point`]), in one
+    /// pass. Without memory for a batch: one pass per site, allocating
+    /// nothing, and the trampolines stay indirect. Returns the number of
+    /// sites refused.
     pub(crate) fn reconcile(&mut self) -> usize {
         // SAFETY: the marker outlives its sites (type invariant).
         let armed = |s: &MarkedSite| unsafe { (*s.marker).armed() };
         let differ = |s: &&MarkedSite| {
             let st = s.site.state.load(Ordering::Relaxed);
-            // A torn site is repaired by the next pass that includes it.
-            (s.site.enabled() != armed(s) || st & TORN != 0) && st & RETIRED == 0
+            // A torn site is repaired by the next pass that includes it; a
+            // broken one is left alone.
+            (s.site.enabled() != armed(s) || st & TORN != 0) && st & (RETIRED | BROKEN) == 0
         };
-        let n = self.sites().map(|(_, s)| s).filter(differ).count();
-        if n == 0 {
+        let nsites = self.sites().map(|(_, s)| s).filter(differ).count();
+        let ntramps = self.tramps_to_point().count();
+        if nsites + ntramps == 0 {
             return 0;
         }
         let mut batch = KVec::new();
-        if batch.reserve(n, GFP_KERNEL).is_err() {
+        if batch.reserve(nsites + ntramps, GFP_KERNEL).is_err() {
             pr_warn!(
-                "no memory for a patch batch of {} sites: one pass each\n",
-                n
+                "no memory for a patch batch of {} sites: one pass each; {} trampolines stay indirect\n",
+                nsites,
+                ntramps
             );
             return self
                 .sites()
@@ -520,11 +526,28 @@ impl Registry {
                 .map(|s| patcher::apply(&[(&s.site, armed(s))]).refused)
                 .sum();
         }
+        for (t, func) in self.tramps_to_point() {
+            // Capacity reserved: cannot fail.
+            let _ = batch.push(tramps::aim(t, func), GFP_KERNEL);
+        }
         for (_, s) in self.sites().filter(|(_, s)| differ(s)) {
             // Capacity reserved: cannot fail.
             let _ = batch.push((&s.site, armed(s)), GFP_KERNEL);
         }
-        patcher::apply(&batch).refused
+        patcher::apply(&batch);
+        // The sites refused now, or whose rewrite failed (a trampoline that
+        // could not be pointed just stays indirect).
+        let refused = batch[ntramps..]
+            .iter()
+            .filter(|(s, want)| {
+                s.enabled() != *want || s.state.load(Ordering::Relaxed) & (BROKEN | TORN) != 0
+            })
+            .count();
+        drop(batch);
+        if ntramps > 0 {
+            self.note_direct();
+        }
+        refused
     }
 
     /// The registered, non-retired site whose address is `addr`.

@@ -70,33 +70,19 @@ pub(crate) fn leave<'a>(tramps: impl Iterator<Item = &'a Site> + Clone) {
     }
 }
 
-/// Points the trampolines of `tramps` that are not direct yet at their
-/// probe, in one pass. The caller guarantees that no CPU still holds another
-/// dispatch of their markers (rule 2). Without memory, nothing changes.
-pub(crate) fn point<'a>(tramps: impl Iterator<Item = (&'a Site, usize)> + Clone) {
-    let todo = |&(t, _): &(&Site, usize)| {
-        !t.enabled() && t.state.load(Ordering::Relaxed) & (BROKEN | RETIRED) == 0
-    };
-    let n = tramps.clone().filter(todo).count();
-    if n == 0 {
-        return;
-    }
-    let mut batch = KVec::new();
-    if batch.reserve(n, GFP_KERNEL).is_err() {
-        pr_warn!(
-            "no memory to point {} trampolines at their probe: they stay indirect\n",
-            n
-        );
-        return;
-    }
-    for (t, func) in tramps.filter(todo) {
-        // Before the pass: a trap emulates the new target. While the
-        // trampoline is not enabled the target is unused.
-        // SAFETY: reads the probe's first bytes without trusting them.
-        let to = unsafe { markers_skip_endbr(func) };
-        t.target.store(to, Ordering::Release);
-        // Capacity reserved: cannot fail.
-        let _ = batch.push((t, true), GFP_KERNEL);
-    }
-    patcher::apply(&batch);
+/// Whether trampoline `t` is indirect and may be pointed at a function.
+pub(crate) fn pointable(t: &Site) -> bool {
+    !t.enabled() && t.state.load(Ordering::Relaxed) & (BROKEN | RETIRED) == 0
+}
+
+/// The patch of trampoline `t` that points it at the function `func`, for
+/// a batch: the caller guarantees that no task still holds another dispatch
+/// of its marker (rule 2).
+pub(crate) fn aim(t: &Site, func: usize) -> (&Site, bool) {
+    // Before the pass: a trap emulates the new target. While the
+    // trampoline is not enabled the target is unused.
+    // SAFETY: reads the function's first bytes without trusting them.
+    let to = unsafe { markers_skip_endbr(func) };
+    t.target.store(to, Ordering::Release);
+    (t, true)
 }

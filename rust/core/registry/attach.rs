@@ -44,9 +44,6 @@ struct Change {
     /// Some marker with a new dispatch wants its trampolines pointed at
     /// it: after a grace period (rule 2 of `tramps.rs`).
     direct: bool,
-    /// Some marker whose dispatch did not change wants its trampolines
-    /// pointed at it: no grace period needed (no CPU holds another).
-    point: bool,
 }
 
 impl Registry {
@@ -103,29 +100,35 @@ impl Registry {
         Ok(())
     }
 
-    /// Points the trampolines of every marker at its current dispatch (its
-    /// only probe, or its own dispatcher), in one pass. Called only after a
-    /// grace period has followed the last publication of each marker's
-    /// dispatch that changed it (see `tramps.rs`).
-    pub(super) fn direct_tramps(&mut self) {
-        // A marker still direct to another probe must leave first; that is
-        // never the case here (every change leaves before publishing).
-        let ok = |m: &Marker| {
-            m.wanted_direct().is_some() && (m.direct.is_none() || m.direct == m.wanted_direct())
-        };
-        tramps::point(
-            self.clients
-                .iter()
-                .flat_map(|c| c.tramps.iter())
-                .filter_map(|t| {
-                    // SAFETY: the marker outlives its trampolines.
-                    let m = unsafe { &*t.marker };
-                    ok(m).then(|| (&t.site, m.wanted_direct().map_or(0, |(f, _)| f)))
-                }),
-        );
+    /// The trampolines to point at their marker's current dispatch (its only
+    /// probe, its own dispatcher, or its stub), with the function: those
+    /// still indirect, of markers not direct to another function (those
+    /// must leave first, which every change does before publishing).
+    /// Pointing them is safe whenever no dispatch was published without a
+    /// grace period since (rule 2 of `tramps.rs`): outside a change, or for
+    /// the states of a module that just loaded.
+    pub(super) fn tramps_to_point(&self) -> impl Iterator<Item = (&Site, usize)> + Clone {
+        self.clients
+            .iter()
+            .flat_map(|c| c.tramps.iter())
+            .filter(|t| tramps::pointable(&t.site))
+            .filter_map(|t| {
+                // SAFETY: the marker outlives its trampolines.
+                let m = unsafe { &*t.marker };
+                let want = m.wanted_direct()?;
+                (m.direct.is_none() || m.direct == Some(want)).then_some((&t.site, want.0))
+            })
+    }
+
+    /// Records which markers are direct after a pass that pointed
+    /// trampolines.
+    pub(super) fn note_direct(&mut self) {
         for i in 0..self.markers.len() {
-            if ok(&self.markers[i]) && self.tramps_of(i).any(tramps::is_direct) {
-                self.markers[i].direct = self.markers[i].wanted_direct();
+            let m = &self.markers[i];
+            let want = m.wanted_direct();
+            if (m.direct.is_none() || m.direct == want) && self.tramps_of(i).any(tramps::is_direct)
+            {
+                self.markers[i].direct = want;
             }
         }
     }
@@ -157,21 +160,14 @@ impl Registry {
             .filter(|m| m.touched)
             .zip(built.iter())
         {
-            let want = new
-                .as_deref()
-                .and_then(ProbeArray::single_key)
-                .or(Some(m.multi_key()));
+            let want = Some(m.key_for(new.as_deref()));
             m.leaving = m.direct.is_some() && m.direct != want;
             leaving |= m.leaving;
         }
         if leaving {
             self.leave_marked()?;
         }
-        let mut change = Change {
-            old,
-            direct: false,
-            point: false,
-        };
+        let mut change = Change { old, direct: false };
         let mut it = built.into_iter();
         for i in 0..self.markers.len() {
             if !self.markers[i].touched {
@@ -187,28 +183,19 @@ impl Registry {
             }
             let m = &self.markers[i];
             push_dispatch(&self.clients, m);
-            if m.direct != m.wanted_direct() {
-                if m.current_disp() == before {
-                    change.point = true;
-                } else {
-                    change.direct = true;
-                }
-            }
+            change.direct |= m.direct != m.wanted_direct() && m.current_disp() != before;
         }
         Ok(change)
     }
 
     /// Completes a change: one grace period (the replaced arrays and
-    /// dispatches are unused after it), trampolines pointed at their
-    /// markers' dispatch, sites armed or disarmed.
+    /// dispatches are unused after it), then one pass that points
+    /// trampolines at their markers' dispatch and arms or disarms sites.
     fn finish(&mut self, change: Change) {
         if change.direct || !change.old.is_empty() {
             probes::synchronize();
         }
         drop(change.old);
-        if change.direct || change.point {
-            self.direct_tramps();
-        }
         self.untouch();
         self.reconcile();
     }
