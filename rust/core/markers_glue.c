@@ -184,6 +184,32 @@ unsigned long markers_skip_endbr(unsigned long addr)
 }
 
 /*
+ * Under kCFI (CONFIG_CFI_CLANG) every address-taken function is preceded by
+ * a preamble that holds its type hash, which an indirect call checks: the
+ * kCFI form (mov $hash, %eax and padding) or, rewritten at boot or module
+ * load, the FineIBT form, the same for every function of one type.  A probe
+ * of a marker of n arguments must have the type of @ref, markers.ko's stub
+ * of that arity: their preambles must be equal.  Returns 1 when they are,
+ * 0 when they differ or cannot be read, and 1 without CFI (no preamble, no
+ * type check on the dispatcher's call).
+ */
+#define MARKERS_CFI_PREAMBLE 16
+
+int markers_cfi_same_type(const void *func, const void *ref)
+{
+#ifdef CONFIG_CFI_CLANG
+	u8 a[MARKERS_CFI_PREAMBLE], b[MARKERS_CFI_PREAMBLE];
+
+	if (copy_from_kernel_nofault(a, func - sizeof(a), sizeof(a)) ||
+	    copy_from_kernel_nofault(b, ref - sizeof(b), sizeof(b)))
+		return 0;
+	return !memcmp(a, b, sizeof(a));
+#else
+	return 1;
+#endif
+}
+
+/*
  * Per-CPU hit counters: one u64 for each mark! invocation of a client,
  * which its enabled block increments with one `incq %gs:(counter)`.
  * test_mode: fail_hits_alloc makes every allocation fail until it is

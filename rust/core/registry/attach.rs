@@ -18,6 +18,12 @@ use crate::section::{self, valid_name};
 use crate::text::Site;
 use crate::tramps;
 
+extern "C" {
+    /// Whether `func` has the kCFI type of `reference` (`markers_glue.c`;
+    /// always true without CFI).
+    fn markers_cfi_same_type(func: ProbeFn, reference: ProbeFn) -> core::ffi::c_int;
+}
+
 /// A probe as registration and unregistration name it.
 pub(crate) struct ProbeSpec<'a> {
     pub(crate) name: &'a [u8],
@@ -236,6 +242,17 @@ impl Registry {
                     "probe on '{}': malformed name or signature \"{}\"\n",
                     BStr::from_bytes(p.name),
                     BStr::from_bytes(p.sig)
+                );
+                return Err(EINVAL);
+            }
+            // SAFETY: reads the bytes before both functions without trusting
+            // them.
+            if unsafe { markers_cfi_same_type(p.func, probes::fns(p.sig.len()).stub) } == 0 {
+                pr_err!(
+                    "probe on {}: the handler is not a function of the probe type for \"{}\" (void (*)(void *, {} x u64)): kCFI would refuse the call\n",
+                    BStr::from_bytes(p.name),
+                    BStr::from_bytes(p.sig),
+                    p.sig.len()
                 );
                 return Err(EINVAL);
             }

@@ -4,6 +4,7 @@
  * declare parameters).
  */
 #include <linux/moduleparam.h>
+#include <linux/types.h>
 
 bool markers_probe_test_leak;
 module_param_named(leak, markers_probe_test_leak, bool, 0400);
@@ -12,3 +13,12 @@ MODULE_PARM_DESC(leak, "Leave a probe registered at unload (safety-net test)");
 bool markers_probe_test_mismatch;
 module_param_named(mismatch, markers_probe_test_mismatch, bool, 0400);
 MODULE_PARM_DESC(mismatch, "Only register a pending probe of the wrong signature");
+
+/*
+ * A probe of the wrong type for a marker of one argument (two u64
+ * parameters): under kCFI the registration must refuse it.
+ */
+void markers_probe_test_wrong_type(void *data, u64 a0, u64 a1);
+void markers_probe_test_wrong_type(void *data, u64 a0, u64 a1)
+{
+}

@@ -29,6 +29,7 @@ module! {
 }
 
 extern "C" {
+    fn markers_probe_test_wrong_type(data: *mut c_void, a0: u64, a1: u64);
     static markers_probe_test_leak: bool;
     static markers_probe_test_mismatch: bool;
 }
@@ -271,7 +272,7 @@ unsafe extern "C" fn hot_thread(_data: *mut c_void) -> c_int {
 
 // --- Tests --------------------------------------------------------------------
 
-const NTESTS: u32 = 19;
+const NTESTS: u32 = 20;
 static STOP: AtomicBool = AtomicBool::new(false);
 
 fn hits(name: &CStr) -> i64 {
@@ -375,7 +376,28 @@ fn run(t: &mut Ktap) -> Result {
         r1 == 0 && r2 == -(bindings::EEXIST as c_int),
     );
 
-    // 9-11: arming. The probe above has no ENABLE flag.
+    // 9: a C probe of the wrong type: refused under kCFI (its call would fail
+    // the dispatcher's type check), accepted without CFI.
+    static WRONG_DATA: AtomicU32 = AtomicU32::new(0);
+    let wrong = RawProbe {
+        func: markers_probe_test_wrong_type as *const c_void,
+        data: &WRONG_DATA as *const AtomicU32 as *mut c_void,
+        ..raw
+    };
+    // SAFETY: a valid entry with static strings and data.
+    let r = unsafe { markers_probe_register_many(&wrong, 1) };
+    let ok = if cfg!(CONFIG_CFI_CLANG) {
+        r == -(bindings::EINVAL as c_int)
+    } else {
+        // SAFETY: the entry just registered.
+        r == 0 && unsafe { markers_probe_unregister_many(&wrong, 1) } == 0
+    };
+    t.check(
+        "a C probe of the wrong type is refused under kCFI (accepted without)",
+        ok,
+    );
+
+    // 10-12: arming. The probe of test 8 has no ENABLE flag.
     arm_site(1);
     t.check(
         "a probe without ENABLE does not arm its marker",
@@ -398,7 +420,7 @@ fn run(t: &mut Ktap) -> Result {
         r == 0 && site_bytes(b"ptest_arm") == NOP5,
     );
 
-    // 12-13: a batch of probes on two markers: one pass each way.
+    // 13-14: a batch of probes on two markers: one pass each way.
     static B: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
     let mk = |name: &'static CStr, i: usize| RawProbe {
         name: name.as_ptr().cast(),
@@ -431,7 +453,7 @@ fn run(t: &mut Ktap) -> Result {
         r == 0 && s2.passes == s1.passes + 1 && B.iter().all(|b| b.load(Ordering::Relaxed) == 1),
     );
 
-    // 14-15: re-entry.
+    // 15-16: re-entry.
     let inner =
         Probe::<(u32,), AtomicU32>::register(c"ptest_inner", count, AtomicU32::new(0), ENABLE)?;
     let outer =
@@ -457,7 +479,7 @@ fn run(t: &mut Ktap) -> Result {
     );
     drop(selfp);
 
-    // 16-18: unregister while 4 CPUs hit the site.
+    // 17-19: unregister while 4 CPUs hit the site.
     let mut tasks = [core::ptr::null_mut::<bindings::task_struct>(); 3];
     for (k, task) in tasks.iter_mut().enumerate() {
         // SAFETY: a valid thread function without data; a constant name.
@@ -524,7 +546,7 @@ fn run(t: &mut Ktap) -> Result {
         calls_later == calls_after && site_bytes(b"ptest_hot") == NOP5,
     );
 
-    // 19: the pending probe is still pending, and goes cleanly.
+    // 20: the pending probe is still pending, and goes cleanly.
     t.check(
         "the pending probe is still pending",
         pending.state() == ProbeState::Pending,
