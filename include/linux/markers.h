@@ -115,7 +115,8 @@ int markers_test_fail_writes(unsigned int steps, unsigned int count);
  * pointers and C strings (c) as addresses, strings (t) and bytes (y) as the
  * address of a struct markers_span.  Every referent is valid only during the
  * call.  Declare the parameters u64, exactly n of them: under kCFI the
- * dispatcher's call is type-checked against that prototype.
+ * dispatcher's call is type-checked against that prototype, and
+ * registration refuses a handler of another type (-EINVAL).
  *
  * Context: handlers run where the marked code runs (any context, NMI
  * included), with preemption as that code has it: a handler may be
@@ -167,8 +168,9 @@ struct markers_probe {
  * All or nothing, one patch pass for the whole batch.
  * Context: process, may sleep.
  *
- * Return: 0; -EINVAL for a malformed name or signature, unknown flags, or a
- * signature that differs from the loaded marker's; -EEXIST when the same
+ * Return: 0; -EINVAL for a malformed name or signature, unknown flags, a
+ * signature that differs from the loaded marker's, or (under kCFI) a handler
+ * that is not of the probe type of its signature; -EEXIST when the same
  * (name, func, data) is already registered; -ENOMEM; -EIO when a trampoline
  * of the marker cannot be rewritten (a text write failed; nothing changed).
  */
