@@ -16,9 +16,10 @@ MODULE_PARM_DESC(mismatch, "Only register a pending probe of the wrong signature
 
 /*
  * A probe of the wrong type for a marker of one argument (two u64
- * parameters): under kCFI the registration must refuse it.
+ * parameters), by address: under kCFI the registration must refuse it.
  */
-void markers_probe_test_wrong_type(void *data, u64 a0, u64 a1);
-void markers_probe_test_wrong_type(void *data, u64 a0, u64 a1)
+static void markers_probe_test_wrong_type_fn(void *data, u64 a0, u64 a1)
 {
 }
+
+const void *const markers_probe_test_wrong_type = markers_probe_test_wrong_type_fn;

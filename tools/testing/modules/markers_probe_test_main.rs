@@ -29,7 +29,8 @@ module! {
 }
 
 extern "C" {
-    fn markers_probe_test_wrong_type(data: *mut c_void, a0: u64, a1: u64);
+    /// A C probe of two `u64` parameters (`markers_probe_test_glue.c`).
+    static markers_probe_test_wrong_type: *const c_void;
     static markers_probe_test_leak: bool;
     static markers_probe_test_mismatch: bool;
 }
@@ -380,7 +381,8 @@ fn run(t: &mut Ktap) -> Result {
     // the dispatcher's type check), accepted without CFI.
     static WRONG_DATA: AtomicU32 = AtomicU32::new(0);
     let wrong = RawProbe {
-        func: markers_probe_test_wrong_type as *const c_void,
+        // SAFETY: a constant of the glue.
+        func: unsafe { markers_probe_test_wrong_type },
         data: &WRONG_DATA as *const AtomicU32 as *mut c_void,
         ..raw
     };
