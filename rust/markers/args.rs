@@ -238,8 +238,8 @@ pub trait Args {
     /// # Safety
     ///
     /// Only the enabled block of invocation `I` calls it, with the dispatch
-    /// `d` it loaded from `I`'s site state and `d`'s data, inside the
-    /// read-side section that keeps both alive.
+    /// `d` it loaded from `I`'s site state and `d`'s data: both stay alive
+    /// until a grace period that waits for the block, preempted or not.
     unsafe fn call<I: Invocation>(self, data: *mut c_void, d: *const Dispatch);
 }
 

@@ -32,8 +32,8 @@
 //!
 //! Handlers run where the marked code runs, in its context: they may be
 //! preempted where that code may be, and must not sleep. A handler that
-//! needs to stay on one CPU disables preemption itself. A handler must not
-//! hit its own marker (unbounded recursion).
+//! needs to stay on one CPU disables preemption itself. Nothing cuts off a
+//! handler that hits its own marker: it must bound that recursion itself.
 //!
 //! A handler costs what a function call costs: the registration
 //! monomorphizes a `extern "C"` entry point for the signature and the
