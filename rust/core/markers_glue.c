@@ -42,17 +42,19 @@ MODULE_PARM_DESC(test_mode, "Allow test-only operations (markers_test_poke, faul
 /*
  * Test-mode fault injection around module events: the kernel's own
  * per-task fail-nth (Documentation/fault-injection), armed for the work
- * markers.ko does on the next COMING or GOING event only, so a test can
- * fail its Nth allocation (failslab/fail_page_alloc must not ignore
- * GFP_KERNEL: see tools/testing/guest/fault.sh).  fail_nth_hit tells
- * whether the failure happened (0: the work made fewer allocations).
+ * markers.ko does on every COMING or GOING event until the knob is set back
+ * to 0, so a test can fail its Nth allocation (failslab/fail_page_alloc
+ * must not ignore GFP_KERNEL: see tests/60-faults.sh).  Not one-shot:
+ * busybox insmod retries a failed finit_module() with init_module(), and
+ * the retry must fail the same way.  fail_nth_hit tells whether the last
+ * armed event failed (N: the work made fewer allocations).
  */
 static unsigned int markers_fail_nth_coming;
 module_param_named(fail_nth_coming, markers_fail_nth_coming, uint, 0600);
-MODULE_PARM_DESC(fail_nth_coming, "test_mode: fail the Nth allocation of the next module load");
+MODULE_PARM_DESC(fail_nth_coming, "test_mode: fail the Nth allocation of module loads until 0");
 static unsigned int markers_fail_nth_going;
 module_param_named(fail_nth_going, markers_fail_nth_going, uint, 0600);
-MODULE_PARM_DESC(fail_nth_going, "test_mode: fail the Nth allocation of the next module unload");
+MODULE_PARM_DESC(fail_nth_going, "test_mode: fail the Nth allocation of module unloads until 0");
 static bool markers_fail_nth_hit;
 module_param_named(fail_nth_hit, markers_fail_nth_hit, bool, 0400);
 MODULE_PARM_DESC(fail_nth_hit, "test_mode: the last armed failure happened");
@@ -74,7 +76,6 @@ void markers_fault_arm(unsigned long action)
 	current->fail_nth = READ_ONCE(*knob);
 	markers_fault_armed = true;
 #endif
-	WRITE_ONCE(*knob, 0);
 }
 
 void markers_fault_disarm(void)

@@ -47,17 +47,22 @@ rmmod markers_fault_test
 # so that the load also attaches pending probes and points trampolines.
 load_sweep() {
 	n=1
+	refused=0
 	while [ $n -le 400 ]; do
 		echo $n >$par/fail_nth_coming
-		if insmod $m/markers_sample.ko 2>/dev/null; then
+		insmod $m/markers_sample.ko 2>/dev/null; r=$?
+		echo 0 >$par/fail_nth_coming
+		if [ $r = 0 ]; then
 			hit=$(cat $par/fail_nth_hit)
 			[ "$(marker sample_tick)" = on ] || { echo "n=$n: loaded, but sample_tick is $(marker sample_tick)"; return 1; }
 			rmmod markers_sample || return 1
 			if [ "$hit" = N ]; then
-				echo "$((n - 1)) allocations failed in turn"
-				return 0
+				echo "$((n - 1)) allocations failed in turn, $refused loads refused"
+				[ $refused -gt 0 ]
+				return
 			fi
 		else
+			refused=$((refused + 1))
 			[ "$(cat $par/fail_nth_hit)" = Y ] || { echo "n=$n: load failed with no failure injected"; return 1; }
 			! loaded markers_sample || { echo "n=$n: failed load left the module"; return 1; }
 			[ "$(marker sample_tick)" = none ] || { echo "n=$n: failed load left marker sample_tick"; return 1; }
@@ -95,7 +100,9 @@ unload_sweep() {
 	while [ $n -le 400 ]; do
 		insmod $m/markers_sample.ko || return 1
 		echo $n >$par/fail_nth_going
-		rmmod markers_sample || { echo "n=$n: unload failed"; return 1; }
+		rmmod markers_sample; r=$?
+		echo 0 >$par/fail_nth_going
+		[ $r = 0 ] || { echo "n=$n: unload failed"; return 1; }
 		hit=$(cat $par/fail_nth_hit)
 		[ "$(marker sample_tick)" = none ] || { echo "n=$n: unload left marker sample_tick"; return 1; }
 		for i in 1 2 3; do
@@ -135,6 +142,7 @@ random_run() {
 		case $((i % 4)) in
 		0) echo $n >$par/fail_nth_coming
 		   insmod $m/markers_sample.ko 2>/dev/null; r=$?
+		   echo 0 >$par/fail_nth_coming
 		   if [ $r = 0 ]; then loaded markers_sample && [ "$(marker sample_tick)" != none ] || bad=1
 		   else ! loaded markers_sample && [ "$(marker sample_tick)" = none ] || bad=1; fi ;;
 		1) was=$(marker ftest_hot)
@@ -146,6 +154,7 @@ random_run() {
 		3) if loaded markers_sample; then
 			echo $n >$par/fail_nth_going
 			rmmod markers_sample; r=$?
+			echo 0 >$par/fail_nth_going
 			[ $r = 0 ] && ! loaded markers_sample && [ "$(marker sample_tick)" = none ] || bad=1
 		   fi ;;
 		esac
