@@ -49,11 +49,12 @@ pub(crate) fn jmp(from: usize, to: usize) -> Option<[u8; 5]> {
 pub(crate) struct Site {
     pub(crate) addr: usize,
     /// Where the enabled site jumps. Fixed for a marker site (its block);
-    /// for a trampoline, the probe it calls directly, set before a pass
+    /// for a trampoline, the function it calls directly (a probe or the
+    /// marker's dispatcher), set before a pass
     /// enables it.
     pub(crate) target: AtomicUsize,
     /// 0 for a marker site (disabled: the NOP). For a trampoline (see
-    /// `tramps.rs`), where it jumps while disabled: `markers_call_indirect`.
+    /// `tramps.rs`), where it jumps while disabled: `markers_dispatch_<n>`.
     pub(crate) alt: usize,
     pub(crate) state: AtomicU8,
     /// The site is in the module's init text.

@@ -9,9 +9,10 @@
 
 static atomic_t hellos = ATOMIC_INIT(0);
 
-static void on_hello(void *data, const u64 *args, unsigned int nslots)
+/* client_hello: "I" (u32): one u64 parameter after the data. */
+static void on_hello(void *data, u64 v)
 {
-	atomic_add((u32)args[0], data);
+	atomic_add((u32)v, data);
 }
 
 static int __init client_tracer_init(void)
