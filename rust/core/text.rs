@@ -50,8 +50,7 @@ pub(crate) struct Site {
     pub(crate) addr: usize,
     /// Where the enabled site jumps. Fixed for a marker site (its block);
     /// for a trampoline, the function it calls directly (a probe or the
-    /// marker's dispatcher), set before a pass
-    /// enables it.
+    /// marker's dispatcher), set before a pass enables it.
     pub(crate) target: AtomicUsize,
     /// 0 for a marker site (disabled: the NOP). For a trampoline (see
     /// `tramps.rs`), where it jumps while disabled: `markers_dispatch_<n>`.
