@@ -303,6 +303,23 @@ fn run(t: &mut Ktap) -> Result {
         pending.state() == ProbeState::Pending,
     );
 
+    arguments(t)?;
+    c_api(t);
+    batches(t);
+    reentry(t)?;
+    unregister_stress(t)?;
+
+    // 20: the pending probe is still pending, and goes cleanly.
+    t.check(
+        "the pending probe is still pending",
+        pending.state() == ProbeState::Pending,
+    );
+    drop(pending);
+    Ok(())
+}
+
+/// Tests 4-7: several probes and wide markers, every argument and datum right.
+fn arguments(t: &mut Ktap) -> Result {
     // 4-5: several probes, all called with the right arguments and data.
     let seen = |id| Seen {
         id,
@@ -355,7 +372,11 @@ fn run(t: &mut Ktap) -> Result {
     );
     drop(w2);
     drop(w1);
+    Ok(())
+}
 
+/// Tests 8-12: the C API: duplicates, the probe type, arming.
+fn c_api(t: &mut Ktap) {
     // 8: the same (handler, data) twice is -EEXIST (C API, fixed data).
     static C_DATA: AtomicU32 = AtomicU32::new(0);
     let raw = RawProbe {
@@ -421,7 +442,10 @@ fn run(t: &mut Ktap) -> Result {
         "disable and unregister",
         r == 0 && site_bytes(b"ptest_arm") == NOP5,
     );
+}
 
+/// Tests 13-14: a batch of probes on two markers, one pass each way.
+fn batches(t: &mut Ktap) {
     // 13-14: a batch of probes on two markers: one pass each way.
     static B: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
     let mk = |name: &'static CStr, i: usize| RawProbe {
@@ -454,7 +478,10 @@ fn run(t: &mut Ktap) -> Result {
         "unregistering them: one patch pass, none called after",
         r == 0 && s2.passes == s1.passes + 1 && B.iter().all(|b| b.load(Ordering::Relaxed) == 1),
     );
+}
 
+/// Tests 15-16: probes that hit markers.
+fn reentry(t: &mut Ktap) -> Result {
     // 15-16: re-entry.
     let inner =
         Probe::<(u32,), AtomicU32>::register(c"ptest_inner", count, AtomicU32::new(0), ENABLE)?;
@@ -480,7 +507,11 @@ fn run(t: &mut Ktap) -> Result {
         depth == 8,
     );
     drop(selfp);
+    Ok(())
+}
 
+/// Tests 17-19: unregistration while other CPUs hit the site.
+fn unregister_stress(t: &mut Ktap) -> Result {
     // 17-19: unregister while 4 CPUs hit the site.
     let mut tasks = [core::ptr::null_mut::<bindings::task_struct>(); 3];
     for (k, task) in tasks.iter_mut().enumerate() {
@@ -547,13 +578,6 @@ fn run(t: &mut Ktap) -> Result {
         "unregister stress: no handler runs after unregister",
         calls_later == calls_after && site_bytes(b"ptest_hot") == NOP5,
     );
-
-    // 20: the pending probe is still pending, and goes cleanly.
-    t.check(
-        "the pending probe is still pending",
-        pending.state() == ProbeState::Pending,
-    );
-    drop(pending);
     Ok(())
 }
 
