@@ -110,10 +110,8 @@ impl Marker {
     /// current dispatch, which is its only attached probe, or its own
     /// dispatcher for several or none (which reads the probe array itself,
     /// so it stays direct across changes between such counts).
-    pub(crate) fn wanted_direct(&self) -> Option<(usize, usize)> {
-        // SAFETY: the current dispatch is alive with the marker's array or
-        // the marker itself.
-        Some(unsafe { probes::key(self.current_disp()) })
+    pub(crate) fn wanted_direct(&self) -> (usize, usize) {
+        self.key_for(self.hub.array())
     }
 
     /// The (handler, data) its trampolines should jump to once probe array

@@ -121,7 +121,7 @@ impl Registry {
             .filter_map(|t| {
                 // SAFETY: the marker outlives its trampolines.
                 let m = unsafe { &*t.marker };
-                let want = m.wanted_direct()?;
+                let want = m.wanted_direct();
                 (m.direct.is_none() || m.direct == Some(want)).then_some((&t.site, want.0))
             })
     }
@@ -131,7 +131,7 @@ impl Registry {
     pub(super) fn note_direct(&mut self) {
         for i in 0..self.markers.len() {
             let m = &self.markers[i];
-            let want = m.wanted_direct();
+            let want = Some(m.wanted_direct());
             if (m.direct.is_none() || m.direct == want) && self.tramps_of(i).any(tramps::is_direct)
             {
                 self.markers[i].direct = want;
@@ -189,7 +189,7 @@ impl Registry {
             }
             let m = &self.markers[i];
             push_dispatch(&self.clients, m);
-            change.direct |= m.direct != m.wanted_direct() && m.current_disp() != before;
+            change.direct |= m.direct != Some(m.wanted_direct()) && m.current_disp() != before;
         }
         Ok(change)
     }
