@@ -5,6 +5,7 @@
 
 use kernel::prelude::*;
 
+use crate::nodes::{self, Node};
 use crate::probes::{self, Dispatch, Hub, ProbeArray};
 
 /// A marker.
@@ -40,6 +41,13 @@ pub(crate) struct Marker {
     pub(crate) direct: Option<(usize, usize)>,
     /// Number of registered sites.
     pub(crate) nsites: usize,
+    /// Its directory in `/sys/kernel/markers` (null while being set up).
+    pub(crate) node: *mut Node,
+    /// The number the next site registered gets (`sites/<id>/`).
+    pub(crate) next_id: u32,
+    /// Scratch of a batch of the control file: attach (`Some(true)`) or
+    /// detach its print probe when the batch commits.
+    pub(crate) want_print: Option<bool>,
     /// Selected by the registry operation in progress.
     pub(crate) touched: bool,
     /// Scratch: its trampolines must leave their probe in this operation.
@@ -52,6 +60,12 @@ impl Drop for Marker {
         // grace period that unpublished the sites: no enabled block can
         // still read its array.
         drop(self.hub.publish(None));
+        if !self.node.is_null() {
+            // SAFETY: the node is live (it is removed only here) and its
+            // site nodes went with the sites; markers are dropped under the
+            // registry mutex.
+            unsafe { nodes::remove(self.node) };
+        }
     }
 }
 
@@ -79,6 +93,9 @@ impl Marker {
                 gone_hits: 0,
                 direct: None,
                 nsites: 0,
+                node: core::ptr::null_mut(),
+                next_id: 0,
+                want_print: None,
                 touched: false,
                 leaving: false,
             },
@@ -121,9 +138,39 @@ impl Marker {
         unsafe { probes::key(self.disp_for(a)) }
     }
 
-    /// Whether the marker's sites jump (see "Arming" in `probes.rs`).
+    /// Whether the marker's sites jump (see "Arming" in `probes.rs`),
+    /// unless switched on their own.
     pub(crate) fn armed(&self) -> bool {
         self.explicit || self.enable_refs > 0
+    }
+
+    /// Whether a loaded module defines it; if not, it is pending: kept only
+    /// for its enable, with no signature, no format and no probe array.
+    pub(crate) fn loaded(&self) -> bool {
+        self.nsites > 0
+    }
+
+    /// Takes the signature and format of its first site, while pending.
+    pub(crate) fn adopt(&mut self, format: &[u8], sig: &[u8; 16]) -> Result {
+        let mut f = KVec::new();
+        f.extend_from_slice(format, GFP_KERNEL)?;
+        self.format = f;
+        self.sig = *sig;
+        self.nargs = sig.iter().position(|&b| b == 0).unwrap_or(16);
+        self.multi_disp.func = probes::fns(self.nargs).multi;
+        Ok(())
+    }
+
+    /// Becomes pending: its last site went. Its sites' blocks no longer run
+    /// (the same grace period as for dropping it has passed), so its probe
+    /// array goes.
+    pub(crate) fn unload(&mut self) {
+        drop(self.hub.publish(None));
+        self.direct = None;
+        self.enable_refs = 0;
+        self.sig = [0; 16];
+        self.nargs = 0;
+        self.format = KVec::new();
     }
 
     /// The signature as text, without NULs.

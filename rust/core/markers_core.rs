@@ -32,6 +32,7 @@ use markers::sys::{RawProbe, Stats, PROBE_ENABLE};
 mod control;
 mod hits;
 mod marker;
+mod nodes;
 mod patcher;
 mod probes;
 mod registry;
@@ -159,10 +160,17 @@ impl Drop for Markers {
         // SAFETY: undoes `markers_glue_init`.
         unsafe { markers_glue_exit() };
         REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
-        let clients = self.registry.lock().nclients();
-        if clients != 0 {
-            pr_warn!("unloading with {} client modules registered\n", clients);
+        let mut r = self.registry.lock();
+        if r.nclients() != 0 {
+            pr_warn!(
+                "unloading with {} client modules registered\n",
+                r.nclients()
+            );
         }
+        // Pending markers are all that is left: their directories go
+        // before /sys/kernel/markers does.
+        r.forget_markers();
+        drop(r);
         drop(table::unpublish_at_exit());
         pr_info!("unloaded\n");
     }

@@ -6,6 +6,7 @@
  * inline), the text write (vmap and PAGE_KERNEL are not in the bindings) and
  * the CPU serialization (sync_core() is inline).  Everything else is Rust.
  */
+#include <linux/capability.h>
 #include <linux/cpu.h>
 #include <linux/export.h>
 #include <linux/kdebug.h>
@@ -20,6 +21,7 @@
 #include <linux/rcupdate.h>
 #include <linux/rcupdate_wait.h>
 #include <linux/sched.h>
+#include <linux/security.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/trace.h>
@@ -242,6 +244,45 @@ u64 markers_hits_sum(const u64 __percpu *hits)
 	for_each_possible_cpu(cpu)
 		sum += *per_cpu_ptr(hits, cpu);
 	return sum;
+}
+
+void markers_hits_reset(u64 __percpu *hits)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(*per_cpu_ptr(hits, cpu), 0);
+}
+
+/*
+ * The sysfs files of markers and sites drop their kernfs active reference
+ * while they wait for the registry (rust/core/nodes.rs); a reference on
+ * markers.ko keeps its code and registry alive meanwhile.
+ */
+bool markers_self_get(void)
+{
+	return try_module_get(THIS_MODULE);
+}
+
+void markers_self_put(void)
+{
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Writes to /sys/kernel/markers are refused while the kernel is locked down
+ * at the confidentiality level, like tracefs (no lockdown reason of our own
+ * exists; this one is checked at the same level).  0 or -EPERM.
+ */
+int markers_locked_down(void)
+{
+	return security_locked_down(LOCKDOWN_TRACEFS);
+}
+
+/* Whether the caller may change markers through sysfs. */
+bool markers_capable(void)
+{
+	return capable(CAP_SYS_ADMIN);
 }
 
 /*

@@ -61,5 +61,10 @@ void markers_preempt_enable(void);
 u64 __percpu *markers_hits_alloc(size_t n);
 void markers_hits_free(u64 __percpu *hits);
 u64 markers_hits_sum(const u64 __percpu *hits);
+void markers_hits_reset(u64 __percpu *hits);
+bool markers_self_get(void);
+void markers_self_put(void);
+int markers_locked_down(void);
+bool markers_capable(void);
 
 #endif /* _MARKERS_GLUE_H */

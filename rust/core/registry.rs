@@ -34,6 +34,7 @@
 //! to it cannot be rewritten: then the probe stays registered and is still
 //! called with its own data (`-EIO`), and the caller must not free it.
 
+use core::cell::Cell;
 use core::sync::atomic::Ordering;
 
 use kernel::bindings;
@@ -44,6 +45,7 @@ use markers::section::SiteState;
 
 use crate::hits;
 use crate::marker::Marker;
+use crate::nodes::{self, Node};
 use crate::patcher;
 use crate::probes::{self, Probe};
 use crate::section::{self, module_name, Regions};
@@ -52,6 +54,7 @@ use crate::text::{Site, BROKEN, RETIRED, TORN};
 use crate::tramps;
 
 mod attach;
+mod batch;
 
 pub(crate) use crate::section::valid_name;
 pub(crate) use attach::ProbeSpec;
@@ -61,6 +64,42 @@ pub(crate) struct MarkedSite {
     pub(crate) site: Site,
     /// The marker; it outlives the site's registration.
     pub(crate) marker: *const Marker,
+    /// Its number among its marker's sites (`sites/<id>/`); 0 for a
+    /// trampoline.
+    pub(crate) id: u32,
+    /// Its directory (null for a trampoline, or while being set up).
+    node: *mut Node,
+    /// Switched on its own: [`FOLLOW`] its marker, [`ON`] or [`OFF`].
+    pub(crate) over: Cell<u8>,
+}
+
+/// [`MarkedSite::over`]: the site follows its marker.
+pub(crate) const FOLLOW: u8 = 0;
+/// [`MarkedSite::over`]: the site is switched on on its own.
+pub(crate) const ON: u8 = 1;
+/// [`MarkedSite::over`]: the site is switched off on its own.
+pub(crate) const OFF: u8 = 2;
+
+impl MarkedSite {
+    fn new(site: Site, marker: *const Marker, id: u32) -> Self {
+        Self {
+            site,
+            marker,
+            id,
+            node: core::ptr::null_mut(),
+            over: Cell::new(FOLLOW),
+        }
+    }
+
+    /// Whether the site should jump: its own switch, or its marker's.
+    pub(crate) fn wanted(&self) -> bool {
+        match self.over.get() {
+            ON => true,
+            OFF => false,
+            // SAFETY: the marker outlives its sites (registry invariant).
+            _ => unsafe { (*self.marker).armed() },
+        }
+    }
 }
 
 /// A client module and its sites.
@@ -161,8 +200,13 @@ impl Registry {
         m.gone_hits.wrapping_add(live)
     }
 
-    /// Finds a marker by name.
+    /// Finds a marker that a loaded module defines, by name.
     pub(crate) fn find(&self, name: &[u8]) -> Option<&Marker> {
+        self.find_known(name).filter(|m| m.loaded())
+    }
+
+    /// Finds a marker by name, loaded or pending.
+    pub(crate) fn find_known(&self, name: &[u8]) -> Option<&Marker> {
         self.markers
             .iter()
             .find(|m| m.name.as_slice() == name)
@@ -176,14 +220,44 @@ impl Registry {
         sig: &[u8; 16],
     ) -> Result<(*mut Marker, bool)> {
         if let Some(m) = self.markers.iter_mut().find(|m| m.name.as_slice() == name) {
+            if !m.loaded() {
+                m.adopt(format, sig)?;
+            }
             return Ok((&mut **m, false));
         }
+        Ok((self.add_marker(name, format, sig)?, true))
+    }
+
+    /// Adds a marker without sites, with its directory.
+    fn add_marker(&mut self, name: &[u8], format: &[u8], sig: &[u8; 16]) -> Result<*mut Marker> {
         self.markers.reserve(1, GFP_KERNEL)?;
         let mut b = Marker::new(name, format, sig)?;
         let p: *mut Marker = &mut *b;
+        // SAFETY: the marker is boxed and outlives its node (`Marker::drop`
+        // removes it); we hold the registry mutex.
+        b.node = unsafe { nodes::add_marker(name, p.cast_const().cast()) }.inspect_err(|e| {
+            pr_err!(
+                "marker {}: cannot create its sysfs directory: {}\n",
+                BStr::from_bytes(name),
+                e.to_errno()
+            )
+        })?;
         // Capacity reserved: cannot fail.
         self.markers.push(b, GFP_KERNEL)?;
-        Ok((p, true))
+        Ok(p)
+    }
+
+    /// Adds the pending marker `name` (see `Marker::loaded`), explicitly
+    /// enabled. Returns its index.
+    pub(crate) fn add_pending(&mut self, name: &[u8]) -> Result<usize> {
+        let m = self.add_marker(name, b"", &[0; 16])?;
+        // SAFETY: just added, in a box of `self.markers`.
+        unsafe { (*m).explicit = true };
+        pr_info!(
+            "marker {}: pending: enabled when a module defining it loads\n",
+            BStr::from_bytes(name)
+        );
+        Ok(self.markers.len() - 1)
     }
 
     /// Every site of every module, with its module's name.
@@ -269,6 +343,14 @@ impl Registry {
             new_markers += usize::from(new);
             // SAFETY: `mk` points into a box of `self.markers`.
             let mk_ref = unsafe { &mut *mk };
+            if section::reserved_name(e.name) {
+                pr_err!(
+                    "module {}: marker name '{}' is reserved (a file of /sys/kernel/markers); these sites are refused\n",
+                    module_name(m),
+                    BStr::from_bytes(e.name)
+                );
+                continue;
+            }
             if mk_ref.sig != e.sig {
                 pr_err!(
                     "module {}: marker {} has signature \"{}\" here but \"{}\" elsewhere; these sites are refused\n",
@@ -281,16 +363,14 @@ impl Registry {
             }
             mk_ref.nsites += 1;
             let site = Site::new(e.addr, e.target, 0, e.init);
+            let id = mk_ref.next_id;
+            mk_ref.next_id = id.wrapping_add(1);
             // Capacity reserved above: the pushes cannot fail.
-            let _ = client
-                .sites
-                .push(MarkedSite { site, marker: mk }, GFP_KERNEL);
+            let _ = client.sites.push(MarkedSite::new(site, mk, id), GFP_KERNEL);
             if !client.tramps.iter().any(|t| t.site.addr == e.tramp) {
                 let indirect = expect.indirect[usize::from(e.nargs)];
                 let site = Site::new(e.tramp, indirect, indirect, false);
-                let _ = client
-                    .tramps
-                    .push(MarkedSite { site, marker: mk }, GFP_KERNEL);
+                let _ = client.tramps.push(MarkedSite::new(site, mk, 0), GFP_KERNEL);
             }
             // Release: the marker and its dispatch are fully built before an
             // enabled block can see them (the block loads with acquire).
@@ -308,6 +388,15 @@ impl Registry {
         if nsites == 0 {
             self.forget(client);
             return Ok(());
+        }
+        if let Err(e) = add_site_nodes(&mut client) {
+            pr_err!(
+                "module {}: cannot create the sysfs directories of its sites: {}\n",
+                module_name(m),
+                e.to_errno()
+            );
+            self.forget(client);
+            return Err(e);
         }
         // Capacity reserved: cannot fail.
         let _ = self.clients.push(client, GFP_KERNEL);
@@ -444,6 +533,11 @@ impl Registry {
             }
         }
         for s in client.sites.iter() {
+            if !s.node.is_null() {
+                // SAFETY: a live node of ours, removed only here; we hold
+                // the registry mutex.
+                unsafe { nodes::remove(s.node) };
+            }
             // SAFETY: the marker outlives its sites (type invariant).
             unsafe { (*(s.marker as *mut Marker)).nsites -= 1 };
         }
@@ -456,13 +550,21 @@ impl Registry {
         self.drop_unused_markers();
     }
 
-    fn drop_unused_markers(&mut self) {
+    /// Drops the markers no module defines any more, except those
+    /// explicitly enabled, which stay pending (see `Marker::loaded`).
+    pub(crate) fn drop_unused_markers(&mut self) {
         let mut i = 0;
         while i < self.markers.len() {
-            if self.markers[i].nsites == 0 {
-                drop(swap_remove(&mut self.markers, i));
-            } else {
+            let m = &mut self.markers[i];
+            if m.loaded() {
                 i += 1;
+            } else if m.explicit {
+                if m.sig != [0; 16] || !m.format.is_empty() || m.array().is_some() {
+                    m.unload();
+                }
+                i += 1;
+            } else {
+                drop(swap_remove(&mut self.markers, i));
             }
         }
     }
@@ -484,12 +586,24 @@ impl Registry {
                 return Err(ENOENT);
             }
         }
-        for m in self.markers.iter_mut() {
-            if names.contains(&m.name.as_slice()) {
-                m.explicit = enable;
+        for i in 0..self.markers.len() {
+            if names.contains(&self.markers[i].name.as_slice()) {
+                self.set_explicit(i, enable);
             }
         }
         Ok(self.reconcile())
+    }
+
+    /// Sets the explicit enable of the marker at index `i` and sends its
+    /// sites back to following it. Patches nothing: see `reconcile`.
+    pub(crate) fn set_explicit(&mut self, i: usize, enable: bool) {
+        self.markers[i].explicit = enable;
+        let mp = &*self.markers[i] as *const Marker;
+        for c in self.clients.iter() {
+            for s in c.sites.iter().filter(|s| s.marker == mp) {
+                s.over.set(FOLLOW);
+            }
+        }
     }
 
     /// Patches every site whose state differs from its marker's arming (or
@@ -499,8 +613,7 @@ impl Registry {
     /// nothing, and the trampolines stay indirect. Returns the number of
     /// sites refused.
     pub(crate) fn reconcile(&mut self) -> usize {
-        // SAFETY: the marker outlives its sites (type invariant).
-        let armed = |s: &MarkedSite| unsafe { (*s.marker).armed() };
+        let armed = MarkedSite::wanted;
         let differ = |s: &&MarkedSite| {
             let st = s.site.state.load(Ordering::Relaxed);
             // A torn site is repaired by the next pass that includes it; a
@@ -563,10 +676,29 @@ impl Registry {
         self.clients.len() + self.probes.len()
     }
 
+    /// Drops every marker, at module exit, when no client is left (all
+    /// are pending).
+    pub(crate) fn forget_markers(&mut self) {
+        truncate(&mut self.markers, 0);
+    }
+
     /// Number of registered client modules.
     pub(crate) fn nclients(&self) -> usize {
         self.clients.len()
     }
+}
+
+/// Creates the directory of each of a loading client's sites; on error the
+/// ones made are removed with the client (`Registry::unlink`).
+fn add_site_nodes(client: &mut Client) -> Result {
+    for s in client.sites.iter_mut() {
+        let obj = (s as *const MarkedSite).cast();
+        // SAFETY: the marker of a registered site is live, with its node;
+        // `s` does not move (the vector is never resized) and its node is
+        // removed before it is freed (`unlink`); we hold the registry mutex.
+        s.node = unsafe { nodes::add_site((*s.marker).node, s.id, obj) }?;
+    }
+    Ok(())
 }
 
 /// Reads a NUL-terminated C string passed to an exported function.

@@ -144,6 +144,12 @@ pub(crate) fn valid_name(name: &[u8]) -> bool {
         && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
+/// Whether `name` is reserved: the name of a file of `/sys/kernel/markers`
+/// itself, which a marker's directory there would clash with.
+pub(crate) fn reserved_name(name: &[u8]) -> bool {
+    name == b"control" || name == b"stats"
+}
+
 /// The argument kinds a signature may hold.
 const KINDS: &[u8] = b"bhHsSiIlLzZpcty";
 

@@ -225,7 +225,8 @@ impl Registry {
     /// markers of a module that just loaded), logging mismatches.
     pub(super) fn attach_new(&mut self) -> Result {
         for m in self.markers.iter_mut() {
-            m.touched = m.array().is_none();
+            // A pending marker has no signature yet: nothing attaches.
+            m.touched = m.loaded() && m.array().is_none();
             if m.touched {
                 probes::log_mismatches(&m.name, m.sig_str(), &self.probes);
             }
@@ -298,7 +299,7 @@ impl Registry {
             );
         }
         for m in self.markers.iter_mut() {
-            m.touched = batch.iter().any(|p| p.name == m.name.as_slice());
+            m.touched = m.loaded() && batch.iter().any(|p| p.name == m.name.as_slice());
         }
         self.change_touched()
             .inspect_err(|_| truncate(&mut self.probes, added))
@@ -338,10 +339,11 @@ impl Registry {
     /// one of them cannot be rewritten.
     pub(super) fn remove_dying(&mut self) -> Result {
         for m in self.markers.iter_mut() {
-            m.touched = self
-                .probes
-                .iter()
-                .any(|p| p.dying && p.name.as_slice() == m.name.as_slice() && p.sig == m.sig);
+            m.touched = m.loaded()
+                && self
+                    .probes
+                    .iter()
+                    .any(|p| p.dying && p.name.as_slice() == m.name.as_slice() && p.sig == m.sig);
         }
         let r = match self.refresh() {
             Ok(c) => {
@@ -396,6 +398,9 @@ impl Registry {
         self.drop_dying();
         for i in 0..self.markers.len() {
             let m = &self.markers[i];
+            if !m.loaded() {
+                continue;
+            }
             let refs = probes::enable_refs(&m.name, &m.sig, &self.probes);
             self.markers[i].enable_refs = refs;
         }
