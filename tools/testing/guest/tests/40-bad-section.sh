@@ -6,8 +6,7 @@
 # name reused with another signature is refused in the later module only.
 
 . /markers/testing/ktap.sh
-m=/markers/modules
-ctl=/sys/kernel/markers/control
+. /markers/testing/markers.sh
 refused() { dmesg | grep -c "markers: module markers_badsec: __markers entry [0-9]* refused: $1"; }
 
 ktap_begin 18
@@ -23,10 +22,10 @@ ktap_check "refused: malformed signature, and more than 12 arguments" test "$(re
 ktap_check "refused: site state in read-only data" test "$(refused 'site state not in the module.s writable data')" = 1
 ktap_check "refused: site without the NOP" sh -c "dmesg | grep -q 'markers_badsec: marker badsec_hand: site 7 does not hold the 5-byte NOP'"
 ktap_check "refused: a second entry for one site" test "$(refused 'duplicate of an earlier entry.s site')" = 1
-ktap_check "the first entry of that site registered" test "$(awk '$1 == "badsec_dup" { print $3 }' $ctl)" = 1
+ktap_check "the first entry of that site registered" test "$(marker_field badsec_dup sites)" = 1
 ktap_check "refused: a name reused with another signature" sh -c "dmesg | grep -q 'module markers_badsec: marker sample_tick has signature \"I\" here but \"LcL\" elsewhere'"
-ktap_check "the sample's marker keeps its one site" test "$(awk '$1 == "sample_tick" { print $3 }' $ctl)" = 1
-ktap_check "the valid site registered" test "$(awk '$1 == "badsec_ok" { print $3 }' $ctl)" = 1
-ktap_check "and can be enabled" sh -c "echo 'enable badsec_ok' > $ctl && grep -q '^badsec_ok on' $ctl"
+ktap_check "the sample's marker keeps its one site" test "$(marker_field sample_tick sites)" = 1
+ktap_check "the valid site registered" test "$(marker_field badsec_ok sites)" = 1
+ktap_check "and can be enabled" sh -c "echo 'marker badsec_ok +e' > $ctl && grep -q '^marker badsec_ok on ' $ctl"
 ktap_check "all unload" sh -c "rmmod markers_badsec && rmmod markers_sample && rmmod markers"
 ktap_end

@@ -16,8 +16,7 @@
 #     that failed changed nothing, every one that succeeded did its work.
 
 . /markers/testing/ktap.sh
-m=/markers/modules
-ctl=/sys/kernel/markers/control
+. /markers/testing/markers.sh
 par=/sys/module/markers/parameters
 dbg=/sys/kernel/debug
 
@@ -32,8 +31,7 @@ echo N >$dbg/fail_page_alloc/ignore-gfp-highmem
 echo 0 >$dbg/fail_page_alloc/min-order
 
 loaded() { grep -q "^$1 " /proc/modules; }
-marker() { awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print "none" }' $ctl; }
-int3s() { head -1 $ctl | awk '{ print $3 }'; }
+marker() { marker_state "$1"; }
 
 # Only this script's kernel log lines are judged at the end.
 log_start=$(dmesg | wc -l)
@@ -106,7 +104,7 @@ unload_sweep() {
 		hit=$(cat $par/fail_nth_hit)
 		[ "$(marker sample_tick)" = none ] || { echo "n=$n: unload left marker sample_tick"; return 1; }
 		for i in 1 2 3; do
-			echo 'enable ftest_hot' >$ctl && echo 'disable ftest_hot' >$ctl || return 1
+			echo 'marker ftest_hot +e' >$ctl && echo 'marker ftest_hot -e' >$ctl || return 1
 		done
 		if [ "$hit" = N ]; then
 			echo "$((n - 1)) allocations failed in turn; $(($(int3s) - before)) int3 traps handled meanwhile"
@@ -146,10 +144,10 @@ random_run() {
 		   if [ $r = 0 ]; then loaded markers_sample && [ "$(marker sample_tick)" != none ] || bad=1
 		   else ! loaded markers_sample && [ "$(marker sample_tick)" = none ] || bad=1; fi ;;
 		1) was=$(marker ftest_hot)
-		   ctl_nth $n 'enable ftest_hot' 2>/dev/null; r=$?
+		   ctl_nth $n 'marker ftest_hot +e' 2>/dev/null; r=$?
 		   if [ $r = 0 ]; then [ "$(marker ftest_hot)" = on ] || bad=1; else [ "$(marker ftest_hot)" = "$was" ] || bad=1; fi ;;
 		2) was=$(marker ftest_hot)
-		   ctl_nth $n 'disable ftest_hot' 2>/dev/null; r=$?
+		   ctl_nth $n 'marker ftest_hot -e' 2>/dev/null; r=$?
 		   if [ $r = 0 ]; then [ "$(marker ftest_hot)" = off ] || bad=1; else [ "$(marker ftest_hot)" = "$was" ] || bad=1; fi ;;
 		3) if loaded markers_sample; then
 			echo $n >$par/fail_nth_going

@@ -9,16 +9,14 @@
 # trap would stop the VM in the debugger and the run would time out.
 
 . /markers/testing/ktap.sh
-m=/markers/modules
-ctl=/sys/kernel/markers/control
+. /markers/testing/markers.sh
 kgdboc=/sys/module/kgdboc/parameters/kgdboc
-int3s() { head -1 $ctl | awk '{ print $3 }'; }
 
 toggle() {
 	before=$(int3s)
 	i=0
 	while [ $i -lt 40 ]; do
-		echo 'enable ftest_hot' >$ctl && echo 'disable ftest_hot' >$ctl || return 1
+		echo 'marker ftest_hot +e' >$ctl && echo 'marker ftest_hot -e' >$ctl || return 1
 		i=$((i + 1))
 	done
 	n=$(($(int3s) - before))
