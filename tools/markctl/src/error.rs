@@ -133,7 +133,7 @@ pub fn write_error(err: &io::Error, privilege: Privilege) -> Error {
         ),
         Some(libc::EPERM) => Error::new(EXIT_PERMISSION, eperm_message(privilege)),
         Some(libc::EINVAL) => Error::other(
-            "the kernel refused the batch (invalid command), see dmesg: nothing was changed",
+            "the kernel refused the batch, see dmesg: nothing was changed",
         ),
         Some(libc::ENOENT) => Error::not_found(
             "no such marker, module or site: a selector matched nothing, see dmesg: nothing was changed",
