@@ -8,12 +8,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::tree::DEFAULT_ROOT;
 
+/// The exit codes, printed after `--help`.
+const EXIT_HELP: &str = "\
+Exit status: 0 ok, 1 other error (the kernel refused a batch, see dmesg),
+2 usage error, 3 markers.ko not loaded, 4 permission denied (run as root;
+or the kernel is locked down), 5 unknown marker or site.
+See Documentation/markctl.rst.";
+
 /// The operator's tool for the static markers of markers.ko.
-///
-/// Exit status: 0 ok, 1 other error, 2 usage error, 3 markers.ko not loaded,
-/// 4 permission denied, 5 unknown marker or site.
 #[derive(Debug, Parser)]
-#[command(name = "markctl", version, about, long_about = None)]
+#[command(name = "markctl", version, about, long_about = None, after_help = EXIT_HELP)]
 pub struct Cli {
     /// The root of the markers sysfs tree.
     #[arg(long, global = true, env = "MARKCTL_ROOT", default_value = DEFAULT_ROOT)]
@@ -70,7 +74,7 @@ impl StateFilter {
 /// Arguments of `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Marker names or globs (`*`, `?`, `[...]`); all markers if none.
+    /// Marker names or globs (*, ?, [...]); all markers if none.
     pub patterns: Vec<String>,
     /// Only markers with a site in a module matching this glob (and, with
     /// --sites, only those sites).
@@ -87,7 +91,7 @@ pub struct ListArgs {
 /// Arguments of `enable` and `disable`.
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
-    /// Marker names or globs (`*` and `?`).  A name no loaded module
+    /// Marker names or globs (* and ?).  A name no loaded module
     /// defines is a pending enable.
     #[arg(value_name = "NAME|GLOB")]
     pub names: Vec<String>,
