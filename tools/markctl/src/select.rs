@@ -37,6 +37,15 @@ impl Patterns {
         self.patterns.is_empty() || self.set.is_match(name)
     }
 
+    /// The markers of `listing` that match.
+    pub fn filter<'a>(&self, listing: &'a Listing) -> Vec<&'a Marker> {
+        listing
+            .markers
+            .iter()
+            .filter(|m| self.matches(&m.name))
+            .collect()
+    }
+
     /// The markers of `listing` that match, failing with exit code 5 when a
     /// pattern matches none.
     pub fn select<'a>(&self, listing: &'a Listing) -> Result<Vec<&'a Marker>> {
@@ -84,7 +93,9 @@ mod tests {
         let l = Listing::parse(text).unwrap();
         let p = Patterns::new(&["b".into()]).unwrap();
         assert_eq!(p.select(&l).unwrap()[0].name, "b");
+        assert_eq!(p.filter(&l).len(), 1);
         let p = Patterns::new(&["b".into(), "c".into()]).unwrap();
+        assert_eq!(p.filter(&l).len(), 1);
         let e = p.select(&l).unwrap_err();
         assert_eq!((e.code, e.message.as_str()), (5, "unknown marker 'c'"));
     }

@@ -55,11 +55,18 @@ pub struct Report {
     pub markers: Vec<Row>,
 }
 
-fn sample(tree: &Tree, patterns: &Patterns) -> Result<Sample> {
+/// Reads the hits of the markers matching `patterns`.  On the `first` read
+/// a pattern that matches no marker is an error; later, a marker may go away
+/// (its module unloaded) and come back.
+fn sample(tree: &Tree, patterns: &Patterns, first: bool) -> Result<Sample> {
     let listing = tree.listing()?;
     let at = Instant::now();
-    let hits = patterns
-        .select(&listing)?
+    let markers = if first {
+        patterns.select(&listing)?
+    } else {
+        patterns.filter(&listing)
+    };
+    let hits = markers
         .into_iter()
         .map(|m| (m.name.clone(), m.hits))
         .collect();
@@ -121,12 +128,16 @@ fn duration(secs: f64, what: &str) -> Result<Duration> {
 pub fn run_stats(tree: &Tree, args: &StatsArgs, json: bool, out: &mut dyn Write) -> Result<()> {
     let interval = duration(args.interval, "interval")?;
     let patterns = Patterns::new(&args.patterns)?;
-    let first = sample(tree, &patterns)?;
+    let first = sample(tree, &patterns, true)?;
     let report = if interval.is_zero() {
         report(None, &first, 0.0)
     } else {
         std::thread::sleep(interval);
-        report(Some(&first), &sample(tree, &patterns)?, args.interval)
+        report(
+            Some(&first),
+            &sample(tree, &patterns, false)?,
+            args.interval,
+        )
     };
     if json {
         write_json(out, &report)
@@ -149,11 +160,11 @@ pub fn run_watch(
         return Err(Error::usage("watch needs an interval above 0"));
     }
     let patterns = Patterns::new(&args.patterns)?;
-    let mut before = sample(tree, &patterns)?;
+    let mut before = sample(tree, &patterns, true)?;
     let mut refresh = 0;
     while args.count.is_none_or(|c| refresh < c) {
         std::thread::sleep(interval);
-        let after = sample(tree, &patterns)?;
+        let after = sample(tree, &patterns, false)?;
         refresh += 1;
         let mut r = report(Some(&before), &after, args.interval);
         r.refresh = Some(refresh);

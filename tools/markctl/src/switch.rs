@@ -205,6 +205,7 @@ pub fn resolve_site(spec: &str, listing: &Listing) -> Result<String> {
             .filter(|l| size.is_none_or(|size| parse_hex(&l.size) == Some(size)))
             .map(|l| format!("{module}:{}+{}", l.symbol, l.offset))
             .collect();
+        found.sort();
         found.dedup();
         return match found.len() {
             1 => Ok(found.remove(0)),

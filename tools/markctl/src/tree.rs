@@ -130,8 +130,10 @@ impl Tree {
     pub fn listing(&self) -> Result<Listing> {
         self.check_loaded()?;
         let path = self.control();
-        let text = fs::read_to_string(&path).map_err(|e| Error::read(&path, &e))?;
-        Listing::parse(&text)
+        // The listing is ASCII (the kernel escapes format strings); anything
+        // else would be a bug, reported by the parser as a bad line.
+        let bytes = fs::read(&path).map_err(|e| Error::read(&path, &e))?;
+        Listing::parse(&String::from_utf8_lossy(&bytes))
     }
 
     /// Applies `batch` with one write to `control`.
