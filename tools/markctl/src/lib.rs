@@ -16,6 +16,8 @@
 //! ([`symbol`]).  Every command takes `--json`.  Errors map to the exit codes
 //! of [`error`].  The user's guide is `Documentation/markctl.rst`.
 
+#![deny(missing_docs)]
+
 pub mod cli;
 pub mod error;
 pub mod list;
