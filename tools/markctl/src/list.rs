@@ -30,7 +30,8 @@ pub struct SiteView<'a> {
     /// The site's fields.
     #[serde(flatten)]
     pub site: &'a Site,
-    /// `demangled+0xoff/0xsize`, or `null` for freed init text.
+    /// `demangled+0xoff/0xsize` (the location as it is when it is not of
+    /// that form), or `null` for freed init text.
     pub location_demangled: Option<String>,
 }
 
@@ -63,7 +64,10 @@ pub fn run(args: &ListArgs, listing: &Listing, json: bool, out: &mut dyn Write) 
                     .filter(|s| in_module(s))
                     .map(|s| SiteView {
                         site: s,
-                        location_demangled: s.location.as_ref().map(|l| l.demangled()),
+                        location_demangled: s
+                            .location
+                            .as_ref()
+                            .map(|raw| s.parsed.as_ref().map_or(raw.clone(), |l| l.demangled())),
                     })
                     .collect()
             }),
@@ -118,9 +122,11 @@ fn render(markers: &[MarkerView]) -> Vec<String> {
                 vec![
                     format!("{}/{}", s.marker, s.id),
                     s.module.clone(),
-                    s.location
-                        .as_ref()
-                        .map_or("(freed init text)".into(), |l| l.demangled()),
+                    match (&s.location, &s.parsed) {
+                        (_, Some(l)) => l.demangled(),
+                        (Some(raw), None) => raw.clone(),
+                        (None, None) => "(freed init text)".into(),
+                    },
                     s.state.clone(),
                     format!(
                         "enable={} override={}{}",

@@ -9,8 +9,11 @@
 //! ```
 //!
 //! [`Listing::parse`] reads it into [`Marker`]s, each holding its [`Site`]s.
-//! Unknown `key=value` fields are ignored, so that a later ABI adding one
-//! still parses; a header naming another ABI version is refused.
+//! Other lines (such as the kernel's `probe NAME OWNER HANDLER STATE FLAGS`
+//! lines, after the markers) and unknown `key=value` fields are ignored, so
+//! that additions to ABI 2 still parse; a header naming another ABI version
+//! is refused.  A location that is not `symbol+0xoff/0xsize` is kept as
+//! it is.
 
 use serde::Serialize;
 
@@ -67,8 +70,13 @@ pub struct Site {
     pub id: u64,
     /// The module holding it.
     pub module: String,
-    /// Its location; `None` for a site in freed init text (`-`).
-    pub location: Option<Location>,
+    /// Its location as listed (`symbol+0xoff/0xsize`); `None` for a site
+    /// in freed init text (`-`).
+    pub location: Option<String>,
+    /// Its location parsed; `None` also for a location not of the form
+    /// `symbol+0xoff/0xsize`.
+    #[serde(skip)]
+    pub parsed: Option<Location>,
     /// Its state (`off`, `on`, `broken`, `retired`, `torn`, `patching`).
     pub state: String,
     /// Whether it should jump (`enable=W`).
@@ -120,9 +128,11 @@ impl Listing {
                     .find(|m| m.name == site.marker)
                     .ok_or_else(|| bad("site of an unlisted marker"))?;
                 marker.sites.push(site);
-            } else {
-                return Err(bad("unknown line"));
+            } else if !header {
+                return Err(bad("unknown line before the header"));
             }
+            // Other lines (the kernel's `probe` lines, and whatever a later
+            // ABI 2 adds) are not needed here.
         }
         if !header {
             return Err(Error::other(
@@ -193,12 +203,13 @@ fn parse_site(rest: &str) -> Option<Site> {
     let module = tokens.next()?.to_string();
     let location = match tokens.next()? {
         "-" => None,
-        loc => Some(Location::parse(loc)?),
+        loc => Some(loc.to_string()),
     };
     let mut site = Site {
         marker: marker.to_string(),
         id: id.parse().ok()?,
         module,
+        parsed: location.as_deref().and_then(Location::parse),
         location,
         state: tokens.next()?.to_string(),
         ..Site::default()
@@ -295,12 +306,16 @@ site void_mark/0 netsim rx+0x10/0x40 off enable=0 override=- init=0
         assert_eq!(t.sites.len(), 2);
         let s = &t.sites[0];
         assert_eq!((s.id, s.module.as_str()), (0, "markers_sample"));
-        let loc = s.location.as_ref().unwrap();
+        let loc = s.parsed.as_ref().unwrap();
+        assert_eq!(
+            s.location.as_deref(),
+            Some("_RNvCs1234abcd_14markers_sample4tick+0x1c/0x80")
+        );
         assert_eq!(loc.symbol, "_RNvCs1234abcd_14markers_sample4tick");
         assert_eq!(loc.offset, "0x1c");
         assert!(s.override_.is_none() && !s.init && s.enable);
         let r = &t.sites[1];
-        assert!(r.location.is_none() && r.init);
+        assert!(r.location.is_none() && r.parsed.is_none() && r.init);
         assert_eq!(r.override_.as_deref(), Some("off"));
         let v = l.marker("void_mark").unwrap();
         assert_eq!(v.signature, "");
@@ -316,7 +331,17 @@ site void_mark/0 netsim rx+0x10/0x40 off enable=0 override=- init=0
         let err = Listing::parse("# markers ABI 3: 0 markers, 0 sites\n").unwrap_err();
         assert!(err.message.contains("ABI 3"));
         assert!(Listing::parse("").is_err());
-        assert!(Listing::parse("# markers ABI 2: 0 markers, 0 sites\nbogus\n").is_err());
+        assert!(Listing::parse("bogus\n# markers ABI 2: 0 markers, 0 sites\n").is_err());
+        let probes = "# markers ABI 2: 0 markers, 0 sites\n# probes: 1\n\
+                      probe foo vmlinux foo_probe+0x0/0x10 pending -\n";
+        assert!(Listing::parse(probes).unwrap().markers.is_empty());
+        let raw = "# markers ABI 2: 1 markers, 1 sites\n\
+                   marker a on enable=1 print=0 sites=1 hits=0 probes=0 sig= format=\"\"\n\
+                   site a/0 m 0xffffffffc0001234 on enable=1 override=- init=0\n";
+        let l = Listing::parse(raw).unwrap();
+        let s = &l.markers[0].sites[0];
+        assert_eq!(s.location.as_deref(), Some("0xffffffffc0001234"));
+        assert!(s.parsed.is_none());
         let missing = "# markers ABI 2: 1 markers, 0 sites\nmarker a off enable=0 format=\"\"\n";
         assert!(Listing::parse(missing).is_err());
     }

@@ -27,8 +27,11 @@ use crate::symbol::{parse_hex, symbol_matches};
 /// The kernel refuses a batch of this many bytes or more (E2BIG).
 pub const MAX_BATCH: usize = 4096;
 
-/// The longest marker name.
+/// The longest marker name or glob.
 pub const MAX_NAME: usize = 63;
+
+/// The longest module name or glob (`MODULE_NAME_LEN` - 1).
+pub const MAX_MODULE: usize = 55;
 
 /// A batch ready to be written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -161,7 +164,8 @@ fn check_marker_target(
 }
 
 /// Checks the characters of a marker name or glob (`[A-Za-z0-9_*?]`, 1 to
-/// 63 of them), or of a module glob (also `-`).
+/// 63 of them), or of a module glob (also `-`, at most 55), as the kernel
+/// does.
 fn check_glob(s: &str, what: &str, module: bool) -> Result<()> {
     let ok = |c: char| c.is_ascii_alphanumeric() || "_*?".contains(c) || (module && c == '-');
     if s.is_empty() || !s.chars().all(ok) {
@@ -170,9 +174,10 @@ fn check_glob(s: &str, what: &str, module: bool) -> Result<()> {
             if module { ", '-'" } else { "" }
         )));
     }
-    if !module && !is_glob(s) && s.len() > MAX_NAME {
+    let max = if module { MAX_MODULE } else { MAX_NAME };
+    if s.len() > max {
         return Err(Error::usage(format!(
-            "bad {what} '{s}': longer than {MAX_NAME} characters"
+            "bad {what} '{s}': longer than {max} characters"
         )));
     }
     Ok(())
@@ -200,7 +205,7 @@ pub fn resolve_site(spec: &str, listing: &Listing) -> Result<String> {
         let mut found: Vec<String> = listing
             .sites()
             .filter(|s| s.module == module)
-            .filter_map(|s| s.location.as_ref())
+            .filter_map(|s| s.parsed.as_ref())
             .filter(|l| l.offset_value() == offset && symbol_matches(symbol, &l.symbol))
             .filter(|l| size.is_none_or(|size| parse_hex(&l.size) == Some(size)))
             .map(|l| format!("{module}:{}+{}", l.symbol, l.offset))

@@ -16,8 +16,10 @@ use markctl::error::Privilege;
 use markctl::tree::ControlWriter;
 
 /// The `control` listing of the fake tree: a pending marker, a C site, v0
-/// and legacy Rust sites, a site in freed init text.
+/// and legacy Rust sites, a site in freed init text, and the probe lines
+/// markers.ko prints after the markers.
 pub const LISTING: &str = r#"# markers ABI 2: 3 markers, 4 sites
+# probes: 3
 marker late_probe pending enable=1 print=0 sites=0 hits=0 probes=1 sig=? format=""
 marker net_rx off enable=0 print=0 sites=1 hits=7 probes=0 sig= format=""
 site net_rx/0 netsim netsim_rx+0x10/0x40 off enable=0 override=- init=0
@@ -25,6 +27,9 @@ marker sample_tick on enable=1 print=1 sites=3 hits=42 probes=2 sig=iI format="t
 site sample_tick/0 markers_sample _RNvCs1234abcd_14markers_sample4tick+0x1c/0x80 on enable=1 override=- init=0
 site sample_tick/1 markers_sample _ZN14markers_sample5inner4tick17h0123456789abcdefE+0x2c/0x90 off enable=0 override=off init=0
 site sample_tick/3 markers_sample - retired enable=1 override=- init=1
+probe late_probe markers_probe _RNvCs5678_13markers_probe4late+0x0/0x20 pending -
+probe sample_tick markers probe_print+0x0/0x120 attached -
+probe sample_tick markers_probe _RNvCs5678_13markers_probe7on_tick+0x0/0x20 attached enable
 "#;
 
 pub const V0: &str = "_RNvCs1234abcd_14markers_sample4tick";
@@ -59,8 +64,8 @@ impl Fake {
         put(&m.join("modules"), "markers_sample\n");
         put(
             &m.join("probes"),
-            "markers probe_print+0x0/0x120 [markers] attached -\n\
-             markers_probe _RNvCs5678_13markers_probe7on_tick+0x0/0x20 [markers_probe] attached enable\n",
+            "markers probe_print+0x0/0x120 attached -\n\
+             markers_probe _RNvCs5678_13markers_probe7on_tick+0x0/0x20 attached enable\n",
         );
         put(&m.join("hits"), "42\n");
         let sites = [
@@ -73,7 +78,9 @@ impl Fake {
             ),
             (
                 3,
-                "(freed init text) [markers_sample]".to_string(),
+                // markers.ko prints no module here (the ABI file says
+                // "(freed init text) [module]"); markctl takes either.
+                "(freed init text)".to_string(),
                 "retired",
                 "1",
             ),
@@ -91,7 +98,7 @@ impl Fake {
         put(&p.join("modules"), "");
         put(
             &p.join("probes"),
-            "markers_probe _RNvCs5678_13markers_probe4late+0x0/0x20 [markers_probe] pending -\n",
+            "markers_probe _RNvCs5678_13markers_probe4late+0x0/0x20 pending -\n",
         );
         put(&p.join("hits"), "0\n");
         fs::create_dir_all(p.join("sites")).unwrap();
