@@ -27,6 +27,9 @@ use crate::symbol::{parse_hex, symbol_matches};
 /// The kernel refuses a batch of this many bytes or more (E2BIG).
 pub const MAX_BATCH: usize = 4096;
 
+/// Marker names the kernel refuses: files of `/sys/kernel/markers`.
+pub const RESERVED: [&str; 2] = ["control", "stats"];
+
 /// The longest marker name or glob.
 pub const MAX_NAME: usize = 63;
 
@@ -73,7 +76,7 @@ pub fn plan(args: &SwitchArgs, on: bool, listing: &Listing) -> Result<Batch> {
         check_glob(module, "module glob", true)?;
     }
     for name in &args.names {
-        check_marker_target(name, on, print.is_some(), args.module.as_deref(), listing)
+        check_marker_target(name, on, print, args.module.as_deref(), listing)
             .map(|note| batch.notes.extend(note))?;
         let module = match &args.module {
             Some(m) => format!(" module {m}"),
@@ -113,13 +116,15 @@ pub fn plan(args: &SwitchArgs, on: bool, listing: &Listing) -> Result<Batch> {
     Ok(batch)
 }
 
-/// Checks a name or glob of a marker command: its characters, and that it
-/// matches a marker of the listing (or, for a plain name enabled without
-/// `--module` or `--print`, that it makes a pending enable: returns a note).
+/// Checks a name or glob of a marker command as the kernel will resolve it:
+/// its characters, and that it matches a marker of the listing, or, for a
+/// plain name enabled without `--module` or a print flag, that it makes a
+/// pending enable (returns a note).  `print` is the sign of the print flag
+/// operation, if any.
 fn check_marker_target(
     name: &str,
     on: bool,
-    print: bool,
+    print: Option<char>,
     module: Option<&str>,
     listing: &Listing,
 ) -> Result<Option<String>> {
@@ -131,22 +136,40 @@ fn check_marker_target(
         .filter(|m| pattern.matches(&m.name))
         .collect();
     if matched.is_empty() {
-        if on && !is_glob(name) && module.is_none() && !print {
-            return Ok(Some(format!(
-                "no loaded module defines '{name}': it is pending, enabled when a module \
-                 defining it loads"
+        if is_glob(name) {
+            return Err(Error::not_found(format!("no marker matches '{name}'")));
+        }
+        if !on || module.is_some() {
+            return Err(Error::not_found(format!("unknown marker '{name}'")));
+        }
+        if print.is_some() {
+            return Err(Error::not_found(format!(
+                "no loaded module defines '{name}': the print probe needs a loaded marker"
             )));
         }
-        return Err(Error::not_found(if is_glob(name) {
-            format!("no marker matches '{name}'")
-        } else {
-            format!("unknown marker '{name}'")
-        }));
-    }
-    if print && !is_glob(name) && matched.iter().all(|m| m.is_pending()) {
-        return Err(Error::not_found(format!(
-            "marker '{name}' is pending: the print probe needs a module defining it"
+        if RESERVED.contains(&name) {
+            return Err(Error::usage(format!(
+                "'{name}' is a reserved name (a file of /sys/kernel/markers)"
+            )));
+        }
+        return Ok(Some(format!(
+            "no loaded module defines '{name}': it is pending, enabled when a module \
+             defining it loads"
         )));
+    }
+    // The kernel refuses the whole batch if "+p" meets a pending marker.
+    if print == Some('+') {
+        if let Some(m) = matched.iter().find(|m| m.is_pending()) {
+            return Err(Error::not_found(format!(
+                "marker '{}' is pending: the print probe needs a loaded marker{}",
+                m.name,
+                if is_glob(name) {
+                    " (name the loaded ones)"
+                } else {
+                    ""
+                }
+            )));
+        }
     }
     if let Some(module) = module {
         let glob = Patterns::new(&[module.to_string()])?;
@@ -337,6 +360,30 @@ site net_rx/0 netsim netsim_rx+0x10/0x40 off enable=0 override=- init=0
         let mut a = args(&["later"]);
         a.print = true;
         assert_eq!(plan(&a, true, &listing()).unwrap_err().code, 5);
+        // A glob that takes in a pending marker, with +p.
+        let mut a = args(&["*"]);
+        a.print = true;
+        let e = plan(&a, true, &listing()).unwrap_err();
+        assert!(e.message.contains("'later' is pending"), "{}", e.message);
+        a.print = false;
+        a.no_print = true;
+        assert_eq!(
+            plan(&a, false, &listing()).unwrap().text(),
+            "marker * -ep\n"
+        );
+        let mut a = args(&["brand_new"]);
+        a.no_print = true;
+        assert_eq!(plan(&a, true, &listing()).unwrap_err().code, 5);
+        assert_eq!(
+            plan(&args(&["stats"]), true, &listing()).unwrap_err().code,
+            2
+        );
+        assert_eq!(
+            plan(&args(&["control"]), false, &listing())
+                .unwrap_err()
+                .code,
+            5
+        );
     }
 
     #[test]
