@@ -115,6 +115,10 @@ fi
 add_counts "$tmp/client.log"
 
 # 4. Host tools.
+# The crates of tools/Cargo.lock (markctl's), from crates.io on a fresh
+# machine; the steps below then run offline.
+"$here/build-tools.sh" fetch >/dev/null ||
+	die "cannot fetch the crates of tools/Cargo.lock (crates.io unreachable?)"
 if (cd tools && cargo fmt --check) >"$tmp/cfmt.log" 2>&1; then
 	result 0 "cargo fmt on tools/"
 else

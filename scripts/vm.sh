@@ -91,10 +91,14 @@ file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# The initramfs root: mktemp's 0700 would lock out the guest's non-root user.
+chmod 755 "$stage"
 
 # --- The initramfs ---------------------------------------------------------
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,root,etc,markers/modules,markers/extra}
 cp "$busybox" "$stage/bin/busybox"
+# The operator's tool, static (the initramfs has no C library).
+cp "$("$here/build-tools.sh" markctl-static)" "$stage/bin/markctl"
 cp "$root/tools/testing/guest/init" "$stage/init"
 cp -r "$root/tools/testing/guest" "$stage/markers/testing"
 rm -f "$stage/markers/testing/init"

@@ -73,7 +73,10 @@ mod tests {
             })
         );
         let c = ok("site m:f.cold+12 =e");
-        assert!(matches!(c.site, Some(SiteSpec::Location { offset: 12, .. })));
+        assert!(matches!(
+            c.site,
+            Some(SiteSpec::Location { offset: 12, .. })
+        ));
         ok("module my-mod +e");
     }
 
@@ -104,8 +107,14 @@ mod tests {
         bad("site :sym+1 -e");
         bad("site m:+1 -e");
         bad("site nothing -e");
-        assert_eq!(bad("marker foo"), "a command needs a flag operation (+e, -e, +p, ...)");
-        assert_eq!(bad("=e"), "a command needs a selector (marker, module or site)");
+        assert_eq!(
+            bad("marker foo"),
+            "a command needs a flag operation (+e, -e, +p, ...)"
+        );
+        assert_eq!(
+            bad("=e"),
+            "a command needs a selector (marker, module or site)"
+        );
     }
 
     #[test]

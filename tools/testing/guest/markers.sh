@@ -48,12 +48,12 @@ site_field() {
 		END { if (!found) print "none" }' $ctl
 }
 
-# stat NAME: a counter of the patcher (int3, late, passes, rewrites,
+# counter NAME: a counter of the patcher (int3, late, passes, rewrites,
 # refused, syncs).
-stat() { awk -v n="$1" '$1 == n { print $2 }' $sys/stats; }
+counter() { awk -v n="$1" '$1 == n { print $2 }' $sys/stats; }
 
 # int3s: int3 traps handled so far.
-int3s() { stat int3; }
+int3s() { counter int3; }
 
 # ctl_write TEXT: write TEXT to the control file in one write(2) (printf
 # with one argument is one write in busybox sh).
