@@ -10,8 +10,9 @@
 //! - `sample_generic` (`u32`) in a generic function;
 //! - `sample_init` (`i32`) once, in init text.
 //!
-//! Enable them with `echo enable sample_tick > /sys/kernel/markers/control`
-//! and watch the hit counts in the same file.
+//! Enable them with `markctl enable sample_tick` (or `echo 1 >
+//! /sys/kernel/markers/sample_tick/enable`) and watch their hits with
+//! `markctl stats`.
 
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -269,10 +269,11 @@ void markers_bench_detach_c(const char *name, unsigned int nprobes)
 }
 
 /*
- * The built-in print probe, through the provisional control file
- * (Documentation/markers.rst): there is no kernel API for it.
+ * The built-in print probe, through the control file
+ * (Documentation/ABI/testing/sysfs-kernel-markers): there is no kernel API
+ * for it.
  */
-static int markers_bench_control(const char *verb, const char *name)
+static int markers_bench_control(const char *name, const char *flags)
 {
 	struct file *f;
 	char line[80];
@@ -280,7 +281,7 @@ static int markers_bench_control(const char *verb, const char *name)
 	ssize_t n;
 	int len;
 
-	len = scnprintf(line, sizeof(line), "%s %s\n", verb, name);
+	len = scnprintf(line, sizeof(line), "marker %s %s\n", name, flags);
 	f = filp_open("/sys/kernel/markers/control", O_WRONLY, 0);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
@@ -291,12 +292,12 @@ static int markers_bench_control(const char *verb, const char *name)
 
 int markers_bench_print_on(const char *name)
 {
-	return markers_bench_control("print", name);
+	return markers_bench_control(name, "+p");
 }
 
 void markers_bench_print_off(const char *name)
 {
-	WARN_ON_ONCE(markers_bench_control("noprint", name));
+	WARN_ON_ONCE(markers_bench_control(name, "-p"));
 }
 
 /*
