@@ -36,7 +36,7 @@ marker() { marker_state "$1"; }
 # Only this script's kernel log lines are judged at the end.
 log_start=$(dmesg | wc -l)
 
-ktap_begin 11
+ktap_begin 12
 ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 ktap_check "markers_fault_test.ko: every in-kernel check passes" insmod $m/markers_fault_test.ko
 rmmod markers_fault_test
@@ -117,6 +117,50 @@ unload_sweep() {
 }
 insmod $m/markers_fault_test.ko hot=1
 ktap_check "module unload under allocation failures: the int3 table survives, traps still handled" unload_sweep
+
+# A control batch (enable, a pending enable, the print probe), every
+# allocation failing in turn: refused having changed nothing, or complete.
+batch='marker ftest_hot +e; marker pending_one +e; marker sample_tick +p'
+undo='marker ftest_hot -e; marker pending_one -e; marker sample_tick -p'
+snap() { grep -v '^#' $ctl | sed 's/ hits=[0-9]*//'; }
+batch_sweep() {
+	n=1
+	refused=0
+	while [ $n -le 400 ]; do
+		before=$(snap)
+		# Armed, only the write may allocate: the files are open before and
+		# the shell's error message goes nowhere. fail-nth then reads 0 if
+		# the fault was injected; if opening it takes the fault, the write
+		# did not.
+		exec 3>$ctl 4>/proc/thread-self/fail-nth 5>&2 2>/dev/null
+		echo $n >&4
+		echo "$batch" >&3; r=$?
+		read -r left </proc/thread-self/fail-nth || left=open
+		echo 0 >&4
+		exec 2>&5 3>&- 4>&- 5>&-
+		if [ $r = 0 ]; then
+			[ "$(marker ftest_hot)" = on ] && [ "$(marker pending_one)" = pending ] &&
+				[ "$(marker_field sample_tick print)" = 1 ] ||
+				{ echo "n=$n: accepted, but not applied:"; snap; return 1; }
+			ctl_write "$undo" || return 1
+			[ "$(snap)" = "$before" ] || { echo "n=$n: undoing left a difference"; return 1; }
+			if [ "$left" != 0 ]; then
+				echo "$((n - 1)) allocations failed in turn, $refused batches refused"
+				[ $refused -gt 0 ]
+				return
+			fi
+		else
+			refused=$((refused + 1))
+			[ "$(snap)" = "$before" ] || { echo "n=$n: a refused batch changed the state"; return 1; }
+		fi
+		n=$((n + 1))
+	done
+	echo "no end after $n attempts"
+	return 1
+}
+insmod $m/markers_sample.ko
+ktap_check "a control batch under allocation failures: refused having changed nothing, or complete" batch_sweep
+rmmod markers_sample
 
 # Random failures in a mixed run: each load, unload and control write gets
 # its n-th allocation failed, n random in 1..40, in markers.ko's work only
