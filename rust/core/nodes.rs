@@ -151,23 +151,27 @@ static MARKER_ATTRS: Static<[*mut bindings::attribute; 7]> =
 static SITE_ATTRS: Static<[*mut bindings::attribute; 4]> =
     Static(UnsafeCell::new([core::ptr::null_mut(); 4]));
 
-// SAFETY: all-zero is a valid `attribute_group` (no name, no lists).
-static MARKER_GROUP: Static<bindings::attribute_group> =
-    Static(UnsafeCell::new(unsafe { core::mem::zeroed() }));
-// SAFETY: as above.
-static SITE_GROUP: Static<bindings::attribute_group> =
-    Static(UnsafeCell::new(unsafe { core::mem::zeroed() }));
+static MARKER_GROUP: Static<bindings::attribute_group> = Static(UnsafeCell::new(
+    // SAFETY: all-zero is a valid `attribute_group` (no name, no lists).
+    unsafe { core::mem::zeroed() },
+));
+static SITE_GROUP: Static<bindings::attribute_group> = Static(UnsafeCell::new(
+    // SAFETY: as above.
+    unsafe { core::mem::zeroed() },
+));
 static MARKER_GROUPS: Static<[*const bindings::attribute_group; 2]> =
     Static(UnsafeCell::new([core::ptr::null(); 2]));
 static SITE_GROUPS: Static<[*const bindings::attribute_group; 2]> =
     Static(UnsafeCell::new([core::ptr::null(); 2]));
 
-// SAFETY: all-zero is a valid `kobj_type` (no callbacks).
-static MARKER_KTYPE: Static<bindings::kobj_type> =
-    Static(UnsafeCell::new(unsafe { core::mem::zeroed() }));
-// SAFETY: as above.
-static SITE_KTYPE: Static<bindings::kobj_type> =
-    Static(UnsafeCell::new(unsafe { core::mem::zeroed() }));
+static MARKER_KTYPE: Static<bindings::kobj_type> = Static(UnsafeCell::new(
+    // SAFETY: all-zero is a valid `kobj_type` (no callbacks).
+    unsafe { core::mem::zeroed() },
+));
+static SITE_KTYPE: Static<bindings::kobj_type> = Static(UnsafeCell::new(
+    // SAFETY: as above.
+    unsafe { core::mem::zeroed() },
+));
 
 /// Sets up the attribute groups and kobject types. Called once, from
 /// `init`, before any node is created.
@@ -265,6 +269,11 @@ extern "C" {
     fn markers_self_put();
 }
 
+/// `show` of every node file: the handlers' `show`, unprotected.
+///
+/// # Safety
+///
+/// Called by sysfs with one of our files and a `PAGE_SIZE` buffer.
 unsafe extern "C" fn show(
     kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
@@ -282,6 +291,12 @@ unsafe extern "C" fn show(
     }
 }
 
+/// `store` of every writable node file: the handlers' `store`,
+/// unprotected.
+///
+/// # Safety
+///
+/// Called by sysfs with one of our files and `count` readable bytes.
 unsafe extern "C" fn store(
     kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
@@ -314,9 +329,9 @@ unsafe fn add(
     name: (c_int, *const u8),
     obj: *const c_void,
 ) -> Result<*mut Node> {
-    // SAFETY: all-zero is a valid, not yet initialized kobject.
     let n = KBox::new(
         Node {
+            // SAFETY: all-zero is a valid, not yet initialized kobject.
             kobj: unsafe { core::mem::zeroed() },
             obj: UnsafeCell::new(obj),
             sites: core::ptr::null_mut(),

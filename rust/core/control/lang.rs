@@ -270,6 +270,19 @@ fn flags(w: &[u8]) -> Result<(Op, u8), SyntaxError<'_>> {
     Ok((op, f))
 }
 
+/// `s` without leading and trailing ASCII whitespace.
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
 /// Parses one command (a non-blank line or `;`-separated part of one).
 pub(crate) fn parse(line: &[u8]) -> Result<Command<'_>, SyntaxError<'_>> {
     let mut words = line
@@ -340,19 +353,19 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command<'_>, SyntaxError<'_>> {
     if cmd.marker.is_none() && !cmd.on_sites() {
         return err(
             "a command needs a selector (marker, module or site)",
-            line.trim_ascii(),
+            trim(line),
         );
     }
     if !flags_seen {
         return err(
             "a command needs a flag operation (+e, -e, +p, ...)",
-            line.trim_ascii(),
+            trim(line),
         );
     }
     if cmd.on_sites() && cmd.flags & FLAG_PRINT != 0 {
         return err(
             "the print probe (p) is per marker: not with module or site",
-            line.trim_ascii(),
+            trim(line),
         );
     }
     Ok(cmd)
