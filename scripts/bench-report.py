@@ -122,6 +122,17 @@ def parse_toggles(text):
     return out
 
 
+HEAP_RE = re.compile(r"markers_bench: heap module=(\w+) rep=(\d+) kib=(-?\d+)")
+
+
+def parse_heap(text):
+    """Kernel memory (slab and per-CPU, KiB) each load of a module took."""
+    out = {}
+    for m in HEAP_RE.finditer(text):
+        out.setdefault(m.group(1), []).append(int(m.group(3)))
+    return out
+
+
 def parse_loads(text):
     """Median insmod time (µs) per module, from the kmsg timestamps."""
     marks = {}
@@ -250,6 +261,7 @@ def main():
             wall_text = f.read()
     toggles = parse_toggles(wall_text)
     loads = parse_loads(wall_text)
+    heaps = parse_heap(wall_text)
     m = SITES_RE.search(wall_text)
     sites = int(m.group(1)) if m else 10000
     sizes = site_sizes(a.modules, sites)
@@ -275,6 +287,18 @@ def main():
             "all_baseline_us": [round(x) for x in b],
         }
         res["load_ratio_10000_sites"] = load["ratio"]
+    heap = None
+    if SITES_KO[:-3] in heaps and NOSITES_KO[:-3] in heaps:
+        h, hb = heaps[SITES_KO[:-3]], heaps[NOSITES_KO[:-3]]
+        heap = {
+            "kib": statistics.median(h),
+            "baseline_kib": statistics.median(hb),
+            "all_kib": h,
+            "all_baseline_kib": hb,
+            "bytes_per_site": round((statistics.median(h) - statistics.median(hb)) * 1024 / sites, 1),
+        }
+        res["heap_bytes_per_site"] = heap["bytes_per_site"]
+    res["heap_10000_sites"] = heap
     res["subjects"] = subj
     res["toggles"] = toggles
     res["load_10000_sites"] = load
@@ -310,13 +334,19 @@ def main():
         print(f"Module load, {sites} sites: insmod {load['us'] / 1000:.2f} ms against "
               f"{load['baseline_us'] / 1000:.2f} ms without markers: ratio "
               f"{load['ratio']:.2f} (median of {load['reps']})")
+    if heap:
+        print(f"Kernel heap per site (slab and per-CPU, {sites} sites, against the twin "
+              f"without markers): {fmt(heap['bytes_per_site'])} bytes "
+              f"(registry, hit counters, sysfs directories; medians of "
+              f"{len(heap['all_kib'])} loads)")
     print()
     p = sizes["resident_parts_per_site"]
     print(f"Bytes per site ({sizes['sites']} sites, {SITES_KO}): __markers "
           f"{fmt(sizes['bytes_per_site'])}; resident {fmt(sizes['resident_bytes_per_site'])} = "
           + " + ".join(f"{k} {fmt(v)}" for k, v in p.items()))
     print(f"  not in it: enabled-block text {fmt(sizes['text_bytes_per_site'])}, "
-          f"kallsyms {fmt(sizes['kallsyms_bytes_per_site'])}, markers.ko's per-site heap")
+          f"kallsyms {fmt(sizes['kallsyms_bytes_per_site'])}, markers.ko's per-site heap "
+          f"(above)")
     print()
     print(f"wrote {a.out}")
     if missing:

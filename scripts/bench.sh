@@ -11,7 +11,8 @@
 #      int3 kprobe, the print probe...) with interrupts off;
 #   2. wall times, under plain TCG with two vCPUs: the insmod time of a
 #      client with 10,000 sites against the same module without markers
-#      (markers_bench_sites.ko, markers_bench_nosites.ko), then
+#      (markers_bench_sites.ko, markers_bench_nosites.ko) and the kernel
+#      memory (slab and per-CPU) each load takes, then
 #      `markers_bench.ko toggle=1`: toggling 1 to 10,000 sites against as
 #      many static keys, with serialize rounds and int3 traps.
 #
@@ -64,6 +65,15 @@ CPUS=1 TCG_THREAD=single QEMU_ARGS="-icount shift=0,sleep=off" CMD=$icount_cmd \
 wall_args=()
 if [ "${BENCH_WALL:-1}" != 0 ]; then
 	wall_cmd="insmod modules/markers.ko || exit 1
+kib() { awk '/^(Slab|Percpu):/ { s += \$2 } END { print s }' /proc/meminfo; }
+for r in 1 2 3; do
+	for m in markers_bench_sites markers_bench_nosites; do
+		b=\$(kib)
+		insmod modules/\$m.ko || exit 1
+		echo \"markers_bench: heap module=\$m rep=\$r kib=\$((\$(kib) - b))\" >/dev/kmsg
+		rmmod \$m || exit 1
+	done
+done
 for r in \$(seq 1 $load_reps); do
 	for m in markers_bench_sites markers_bench_nosites; do
 		echo \"markers_bench: load module=\$m rep=\$r start\" >/dev/kmsg
