@@ -43,7 +43,7 @@ EPERM="Operation not permitted"
 EBUSY="Device or resource busy"
 long=$(head -c 5000 /dev/zero | tr '\0' 'x')
 
-ktap_begin 30
+ktap_begin 31
 ktap_check "core and sample load" sh -c "insmod $m/markers.ko && insmod $m/markers_sample.ko"
 
 # --- The tree ---------------------------------------------------------------
@@ -279,6 +279,35 @@ ktap_check "a pending marker disabled through its enable file goes" eval 'test "
 ktap_check "a pending marker stays through a glob disable only while enabled" eval 'ctl_write "marker later_one +e" &&
 	ctl_write "marker later_* -e" && test "$(marker_state later_one)" = none'
 ktap_check_fails "a reserved name cannot be pending" ctl_write 'marker stats +e'
+
+# --- Files in use while their directories come and go ---------------------------
+# A reader and a writer of every marker and site file run while the sample
+# loads and unloads 20 times: a file callback waits for the registry that is
+# removing its directory (see rust/core/nodes.rs), and a write to a pending
+# marker's enable removes its own directory.
+churn() {
+	rm -f $tmp/stop
+	(
+		while [ ! -e $tmp/stop ]; do
+			cat $sys/sample_*/hits $sys/sample_*/probes $sys/sample_*/modules \
+				$sys/sample_*/sites/*/state $sys/sample_*/sites/*/location $ctl >/dev/null 2>&1
+			echo 1 >$sys/sample_tick/enable 2>/dev/null
+			echo 0 >$sys/sample_state/sites/0/enable 2>/dev/null
+			echo 0 >$sys/sample_tick/enable 2>/dev/null
+		done
+	) &
+	rd=$!
+	i=0
+	while [ $i -lt 20 ]; do
+		insmod $m/markers_sample.ko && rmmod markers_sample || break
+		i=$((i + 1))
+	done
+	touch $tmp/stop
+	wait $rd
+	[ $i = 20 ] || { echo "load/unload $i failed"; return 1; }
+	[ "$(marker_state sample_tick)" = none ] && ! grep -q '^site sample_' $ctl
+}
+ktap_check "20 loads and unloads while every file is read and written: no hang, nothing left" churn
 
 # --- Large listings -----------------------------------------------------------------
 big() {
