@@ -108,7 +108,7 @@ fn apply(r: &mut Registry, cmds: &[(usize, Command<'_>)]) -> Result {
             return Err(err);
         }
     }
-    match r.commit() {
+    match r.commit(snap) {
         Ok(0) => Ok(()),
         Ok(n) => {
             pr_err!(
@@ -118,10 +118,6 @@ fn apply(r: &mut Registry, cmds: &[(usize, Command<'_>)]) -> Result {
             Err(EIO)
         }
         Err(e) => {
-            // Attaching print probes failed: nothing was patched.
-            if e != EIO {
-                r.restore(snap);
-            }
             pr_err!(
                 "control: the print probes could not be changed: {}\n",
                 e.to_errno()

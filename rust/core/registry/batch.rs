@@ -75,33 +75,48 @@ impl Registry {
     /// probes are both attached and detached). Pending markers disabled by
     /// the batch go.
     ///
-    /// On error from attaching (`ENOMEM`, `EIO`) nothing has changed and
-    /// the caller restores its snapshot; on `EIO` from detaching, the rest
-    /// of the batch is applied. Returns the number of sites that could not
-    /// be patched.
-    pub(crate) fn commit(&mut self) -> Result<usize> {
-        let on = self.print_names(true);
-        let off = self.print_names(false);
+    /// On an error before or from attaching (`ENOMEM`, `EIO`) the batch is
+    /// undone to `snap` and nothing has changed; on `EIO` from detaching,
+    /// the rest of the batch is applied. Returns the number of sites that
+    /// could not be patched.
+    pub(crate) fn commit(&mut self, snap: Snapshot) -> Result<usize> {
+        let lists = self
+            .print_names(true)
+            .and_then(|on| Ok((on, self.print_names(false)?)));
         for m in self.markers.iter_mut() {
             m.want_print = None;
         }
-        let (on, off) = (on?, off?);
+        let (on, off) = match lists {
+            Ok(l) => l,
+            Err(e) => {
+                self.restore(snap);
+                return Err(e);
+            }
+        };
+        let (on, off) = match (names_of(&on), names_of(&off)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => {
+                self.restore(snap);
+                return Err(ENOMEM);
+            }
+        };
         if !on.is_empty() {
-            let names: KVec<&[u8]> = names_of(&on)?;
-            self.set_print(&names, true)?;
-        }
-        if !off.is_empty() {
-            let names: KVec<&[u8]> = names_of(&off)?;
-            let r = self.set_print(&names, false);
-            if let Err(e) = r {
-                self.reconcile();
-                self.drop_unused_markers();
+            if let Err(e) = self.set_print(&on, true) {
+                self.restore(snap);
                 return Err(e);
             }
         }
+        drop(snap);
+        // Detaching fails only when a trampoline cannot be rewritten; the
+        // rest of the batch is applied all the same.
+        let detached = if off.is_empty() {
+            Ok(())
+        } else {
+            self.set_print(&off, false)
+        };
         let refused = self.reconcile();
         self.drop_unused_markers();
-        Ok(refused)
+        detached.map(|()| refused)
     }
 
     /// The names of the markers whose `want_print` is `on` and whose print
