@@ -333,6 +333,14 @@ impl Registry {
         };
         let mut new_markers = 0;
         for e in entries.iter() {
+            if section::reserved_name(e.name) {
+                pr_err!(
+                    "module {}: marker name '{}' is reserved (a file of /sys/kernel/markers); these sites are refused\n",
+                    module_name(m),
+                    BStr::from_bytes(e.name)
+                );
+                continue;
+            }
             let (mk, new) = match self.find_or_add(e.name, e.format, &e.sig) {
                 Ok(x) => x,
                 Err(err) => {
@@ -343,14 +351,6 @@ impl Registry {
             new_markers += usize::from(new);
             // SAFETY: `mk` points into a box of `self.markers`.
             let mk_ref = unsafe { &mut *mk };
-            if section::reserved_name(e.name) {
-                pr_err!(
-                    "module {}: marker name '{}' is reserved (a file of /sys/kernel/markers); these sites are refused\n",
-                    module_name(m),
-                    BStr::from_bytes(e.name)
-                );
-                continue;
-            }
             if mk_ref.sig != e.sig {
                 pr_err!(
                     "module {}: marker {} has signature \"{}\" here but \"{}\" elsewhere; these sites are refused\n",

@@ -5,7 +5,9 @@
 //! real sites. The module must load; each bad entry must be refused with a
 //! log line naming the reason; the real site `badsec_ok` must work; the real
 //! site `sample_tick` has another signature than the sample module's marker
-//! of that name and must be refused when both are loaded.
+//! of that name and must be refused when both are loaded; the real site
+//! `control` has a name reserved for a file of `/sys/kernel/markers` and
+//! must be refused.
 
 use core::hint::black_box;
 
@@ -26,6 +28,7 @@ extern "C" fn markers_badsec_work(x: u32) -> u32 {
     let y = black_box(x).wrapping_mul(3);
     mark!(badsec_ok, "y={}", y);
     mark!(sample_tick, "wrong signature {}", y);
+    mark!(control, "a reserved name {}", y);
     y
 }
 

@@ -9,7 +9,7 @@
 . /markers/testing/markers.sh
 refused() { dmesg | grep -c "markers: module markers_badsec: __markers entry [0-9]* refused: $1"; }
 
-ktap_begin 18
+ktap_begin 19
 ktap_check "core and sample load" sh -c "insmod $m/markers.ko && insmod $m/markers_sample.ko"
 ktap_check "a module with a malformed section loads" insmod $m/markers_badsec.ko
 ktap_check "refused: site outside the text" test "$(refused 'site outside the module.s text')" = 1
@@ -25,6 +25,7 @@ ktap_check "refused: a second entry for one site" test "$(refused 'duplicate of 
 ktap_check "the first entry of that site registered" test "$(marker_field badsec_dup sites)" = 1
 ktap_check "refused: a name reused with another signature" sh -c "dmesg | grep -q 'module markers_badsec: marker sample_tick has signature \"I\" here but \"LcL\" elsewhere'"
 ktap_check "the sample's marker keeps its one site" test "$(marker_field sample_tick sites)" = 1
+ktap_check "refused: a marker named like a file of /sys/kernel/markers" sh -c "dmesg | grep -q \"module markers_badsec: marker name 'control' is reserved\" && test -f $ctl && ! grep -q '^marker control ' $ctl"
 ktap_check "the valid site registered" test "$(marker_field badsec_ok sites)" = 1
 ktap_check "and can be enabled" sh -c "echo 'marker badsec_ok +e' > $ctl && grep -q '^marker badsec_ok on ' $ctl"
 ktap_check "all unload" sh -c "rmmod markers_badsec && rmmod markers_sample && rmmod markers"
