@@ -19,9 +19,9 @@
 #   EXTRA=paths      files or folders copied into the guest under /markers/extra
 #   KCONFIG=debug    KDIR is the debug kernel variant (lockdep, SLUB and page
 #                    allocator debugging, kmemleak): the guest gets 1 GiB and
-#                    the test timeout doubles
+#                    a longer test timeout
 #   KCONFIG=clang    KDIR is the clang-built variant (KASAN, kCFI): 1 GiB
-#   TIMEOUT=seconds  kill qemu after this long (test: 600, or 1200 with
+#   TIMEOUT=seconds  kill qemu after this long (test: 600, or 2400 with
 #                    KCONFIG=debug, 1800 with KCONFIG=clang; run/demo: 300)
 #   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
 #                    kernel lockdep|kmemleak|list, on the clang kernel
@@ -54,7 +54,7 @@ mkdir -p "$logdir"
 case "${KCONFIG:-default}" in
 default) mem=512 test_timeout=600 ;;
 # Every allocation carries red zones and tracking, and kmemleak its metadata.
-debug) mem=1024 test_timeout=1200 ;;
+debug) mem=1024 test_timeout=2400 ;;
 # KASAN's shadow takes an eighth of memory, its quarantine more; every load
 # and store is checked.
 clang) mem=1024 test_timeout=1800 ;;
