@@ -161,9 +161,9 @@ impl Marker {
         Ok(())
     }
 
-    /// Becomes pending: its last site went. Its sites' blocks no longer run
+    /// Is pending: its last site went. Its sites' blocks no longer run
     /// (the same grace period as for dropping it has passed), so its probe
-    /// array goes.
+    /// array goes, with its signature and format. Idempotent.
     pub(crate) fn unload(&mut self) {
         drop(self.hub.publish(None));
         self.direct = None;

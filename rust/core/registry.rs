@@ -559,9 +559,7 @@ impl Registry {
             if m.loaded() {
                 i += 1;
             } else if m.explicit {
-                if m.sig != [0; 16] || !m.format.is_empty() || m.array().is_some() {
-                    m.unload();
-                }
+                m.unload();
                 i += 1;
             } else {
                 drop(swap_remove(&mut self.markers, i));
