@@ -21,7 +21,7 @@
 #                    allocator debugging, kmemleak): the guest gets 1 GiB and
 #                    a longer test timeout
 #   KCONFIG=clang    KDIR is the clang-built variant (KASAN, kCFI): 1 GiB
-#   TIMEOUT=seconds  kill qemu after this long (test: 600, or 2400 with
+#   TIMEOUT=seconds  kill qemu after this long (test: 900, or 2400 with
 #                    KCONFIG=debug, 1800 with KCONFIG=clang; run/demo: 300)
 #   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
 #                    kernel lockdep|kmemleak|list, on the clang kernel
@@ -52,7 +52,7 @@ logdir=${MARKERS_LOGDIR:-$root/.vm}
 mkdir -p "$logdir"
 
 case "${KCONFIG:-default}" in
-default) mem=512 test_timeout=600 ;;
+default) mem=512 test_timeout=900 ;;
 # Every allocation carries red zones and tracking, and kmemleak its metadata.
 debug) mem=1024 test_timeout=2400 ;;
 # KASAN's shadow takes an eighth of memory, its quarantine more; every load
@@ -114,6 +114,13 @@ sed -n 's/^#define MARKERS_VERSION "\(.*\)"$/\1/p' "$root/include/linux/markers.
 while IFS= read -r -d '' ko; do
 	cp "$ko" "$stage/markers/modules/"
 done < <(find "$root" -name .git -prune -o -name '.vm' -prune -o -name '*.ko' -print0)
+
+# The kernel's own test modules the coexistence tests load, when the kernel
+# built them (CONFIG_TEST_STATIC_KEYS=m in the project's test kernels).
+mkdir -p "$stage/markers/kmods"
+for ko in lib/test_static_key_base.ko lib/test_static_keys.ko; do
+	if [ -f "$kdir/$ko" ]; then cp "$kdir/$ko" "$stage/markers/kmods/"; fi
+done
 
 for x in ${EXTRA:-}; do
 	[ -e "$x" ] || die "EXTRA: $x does not exist"

@@ -38,9 +38,9 @@ extern const unsigned int markers_abi_version;
  * All sites of all named markers, in every module, are patched in one pass of
  * three CPU serializations.  Context: process, may sleep.
  *
- * Return: 0; -EINVAL for a malformed name; -ENOENT for a name no loaded
- * module defines (nothing changes); -EIO when some sites were refused (they
- * are logged and marked broken, the others are patched).
+ * Return: 0; -EINVAL for no names (@n 0) or a malformed name; -ENOENT for a
+ * name no loaded module defines (nothing changes); -EIO when some sites were
+ * refused (they are logged and marked broken, the others are patched).
  */
 int markers_update(const char *const *names, unsigned int n, bool enable);
 

@@ -145,6 +145,26 @@ EXPORT_SYMBOL_GPL(markers_dispatch_12);
  * Without CONFIG_TASKS_RCU a preemptible kernel's blocks disable preemption
  * themselves (rust/markers/site.rs), and RCU alone covers them.
  */
+/*
+ * test_mode's deliberately broken mode, for the torture test to prove that
+ * it can fail (tools/testing/modules/markers_torture_glue.c): while
+ * test_skip_gp is set, a probe change skips its grace period, so
+ * unregistration returns while handlers of the removed probes may still
+ * run, and a trampoline may be pointed straight at a probe while a CPU
+ * still holds another probe's data.  Replaced arrays are kept, not freed,
+ * until markers.ko unloads: the breakage stays in what the torture checks
+ * (handlers called with data that is gone or not theirs), not in
+ * markers.ko's own memory.
+ */
+static bool markers_test_skip_gp;
+module_param_named(test_skip_gp, markers_test_skip_gp, bool, 0600);
+MODULE_PARM_DESC(test_skip_gp, "test_mode: BROKEN on purpose: skip the grace period of probe changes");
+
+bool markers_gp_skipped(void)
+{
+	return markers_test_mode && READ_ONCE(markers_test_skip_gp);
+}
+
 void markers_synchronize_probes(void)
 {
 #ifdef CONFIG_TASKS_RCU

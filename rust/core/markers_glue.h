@@ -54,6 +54,7 @@ void markers_fault_arm(unsigned long action);
 void markers_fault_disarm(void);
 void markers_trace_print(const char *name, const char *msg, size_t len);
 void markers_synchronize_probes(void);
+bool markers_gp_skipped(void);
 unsigned long markers_skip_endbr(unsigned long addr);
 int markers_cfi_same_type(const void *func, const void *ref);
 void markers_preempt_disable(void);

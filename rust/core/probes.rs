@@ -58,6 +58,14 @@ pub(crate) type ProbeFn = *const c_void;
 
 extern "C" {
     fn markers_synchronize_probes();
+    fn markers_gp_skipped() -> bool;
+}
+
+/// Whether test mode's broken mode skips the grace period of probe changes
+/// (`markers.test_skip_gp`, for the torture test; never set otherwise).
+pub(crate) fn gp_skipped() -> bool {
+    // SAFETY: reads a module parameter.
+    unsafe { markers_gp_skipped() }
 }
 
 /// Waits until no enabled block or probe that may hold a dispatch, array or

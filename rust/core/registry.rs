@@ -141,6 +141,9 @@ pub(crate) struct Registry {
     pub(crate) probes: KVec<Probe>,
     /// Contexts of the built-in print probes, by marker name.
     prints: KVec<KBox<probes::PrintCtx>>,
+    /// Arrays replaced without a grace period in test mode's broken mode
+    /// (`probes::gp_skipped`), freed only with the registry.
+    graveyard: KVec<KBox<probes::ProbeArray>>,
 }
 
 // SAFETY: the raw pointers in the registry point at module memory and at
@@ -181,6 +184,7 @@ impl Registry {
             markers: KVec::new(),
             probes: KVec::new(),
             prints: KVec::new(),
+            graveyard: KVec::new(),
         }
     }
 
