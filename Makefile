@@ -14,6 +14,9 @@
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
 #   make bench           instruction counts, toggle and load costs of sites
 #                        beside the kernel's own (writes bench/results.json)
+#   make torture [DURATION=600] [CYCLES=1000]   the torture test and module
+#                        lifecycle churn, long, under single- then
+#                        multi-threaded TCG (Documentation/testing.rst)
 #
 # KDIR defaults to the project's own test kernel, built once (about 6 minutes)
 # and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against
@@ -24,13 +27,14 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 KDIR ?=
-export KDIR KCONFIG EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE
+export KDIR KCONFIG EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE \
+	DURATION CYCLES TCG
 
 S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
 kdir = kdir=$$($(S)/kdir.sh) &&
 
-.PHONY: all modules check demo shell vm-run bench kernel toolchain tools fmt \
+.PHONY: all modules check demo shell vm-run bench torture kernel toolchain tools fmt \
 	harness-selftest clean clean-cache help
 
 all: modules
@@ -52,6 +56,9 @@ vm-run: modules
 
 bench: modules
 	@$(kdir) $(S)/bench.sh "$$kdir"
+
+torture: modules
+	@$(kdir) $(S)/torture.sh "$$kdir"
 
 harness-selftest: modules
 	@$(kdir) $(S)/harness-selftest.sh "$$kdir"

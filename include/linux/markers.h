@@ -89,6 +89,15 @@ int markers_test_poke(const void *site, unsigned int offset, u8 byte);
 int markers_test_fail_writes(unsigned int steps, unsigned int count);
 
 /*
+ * Test only, as above: check that the patcher left no writable alias of
+ * module text behind.  Returns 0 when the temporary mapping of the last
+ * text write no longer maps that text and the text at @site is mapped
+ * read-only; -EEXIST if the alias still maps the text, -EACCES if @site is
+ * writable, -ENODATA if no text was written since markers.ko loaded.
+ */
+int markers_test_text_alias(const void *site);
+
+/*
  * Probes
  * ======
  *

@@ -104,6 +104,7 @@ EXPORT_SYMBOL_GPL(markers_site_state);
 EXPORT_SYMBOL_GPL(markers_get_stats);
 EXPORT_SYMBOL_GPL(markers_test_poke);
 EXPORT_SYMBOL_GPL(markers_test_fail_writes);
+EXPORT_SYMBOL_GPL(markers_test_text_alias);
 EXPORT_SYMBOL_GPL(markers_probe_register_many);
 EXPORT_SYMBOL_GPL(markers_probe_unregister_many);
 EXPORT_SYMBOL_GPL(markers_probe_state);
@@ -403,6 +404,10 @@ void markers_glue_exit(void)
  * before returning; the caller purges lazily freed aliases with
  * vm_unmap_aliases() at the end of its pass.
  */
+/* test_mode: the temporary mapping of the last text write, and its page. */
+static unsigned long markers_alias;
+static struct page *markers_alias_page;
+
 int markers_text_write(void *addr, const void *src, size_t len)
 {
 	unsigned long start = (unsigned long)addr;
@@ -422,6 +427,35 @@ int markers_text_write(void *addr, const void *src, size_t len)
 		return -ENOMEM;
 	memcpy(map + off, src, len);
 	vunmap(map);
+	if (markers_test_mode) {
+		WRITE_ONCE(markers_alias_page, pages[0]);
+		WRITE_ONCE(markers_alias, (unsigned long)map);
+	}
+	return 0;
+}
+
+/* See include/linux/markers.h. */
+int markers_test_text_alias(const void *site)
+{
+	unsigned long alias = READ_ONCE(markers_alias);
+	unsigned int level;
+	pte_t *pte;
+
+	if (!markers_test_mode)
+		return -EPERM;
+	if (!alias)
+		return -ENODATA;
+	/* Unmapped, or reused for other pages: no alias of the text. */
+	if (vmalloc_to_page((void *)alias) == READ_ONCE(markers_alias_page)) {
+		pr_err("markers: the alias of a text write still maps the text\n");
+		return -EEXIST;
+	}
+	pte = lookup_address((unsigned long)site, &level);
+	if (!pte || pte_write(*pte)) {
+		pr_err("markers: the text at %pS is %s\n", site,
+		       pte ? "writable" : "not mapped");
+		return -EACCES;
+	}
 	return 0;
 }
 

@@ -76,6 +76,8 @@ extern "C" {
     /// See `include/linux/markers.h`.
     pub fn markers_test_fail_writes(steps: c_uint, count: c_uint) -> c_int;
     /// See `include/linux/markers.h`.
+    pub fn markers_test_text_alias(site: *const c_void) -> c_int;
+    /// See `include/linux/markers.h`.
     pub fn markers_probe_register_many(probes: *const RawProbe, n: c_uint) -> c_int;
     /// See `include/linux/markers.h`.
     pub fn markers_probe_unregister_many(probes: *const RawProbe, n: c_uint) -> c_int;

@@ -43,6 +43,7 @@
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
+#include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/markers.h>
 #include <linux/module.h>
@@ -84,6 +85,12 @@ MODULE_PARM_DESC(churn_us, "Most time a churned probe stays in microseconds (def
 static unsigned int handler_delay_ns;
 module_param(handler_delay_ns, uint, 0400);
 MODULE_PARM_DESC(handler_delay_ns, "Handlers spin this long, then check their data again (default 0)");
+static bool kprobe = true;
+module_param(kprobe, bool, 0400);
+MODULE_PARM_DESC(kprobe, "A kprobe on the softirq reader's entry, which holds sites (default on)");
+static bool expect_fail;
+module_param(expect_fail, bool, 0400);
+MODULE_PARM_DESC(expect_fail, "The run must fail (a broken mode): report \"caught:\", not \"!!!\"");
 static int result;
 module_param(result, int, 0444);
 MODULE_PARM_DESC(result, "0 while running, 1 SUCCESS, 2 FAILURE");
@@ -113,9 +120,14 @@ static unsigned long tort_site_off[TORT_MARKERS][TORT_CTXS];
 
 static atomic_t tort_errors = ATOMIC_INIT(0);
 
+/*
+ * A broken invariant: "!!!", which the harness takes for a splat; "caught"
+ * in a run that must fail (expect_fail, with markers.test_skip_gp).
+ */
 #define tort_fail(fmt, ...) do {						\
 	if (atomic_inc_return(&tort_errors) <= 20)				\
-		pr_err("markers_torture: !!! " fmt "\n", ##__VA_ARGS__);	\
+		pr_err("markers_torture: %s " fmt "\n",			\
+		       expect_fail ? "caught:" : "!!!", ##__VA_ARGS__);	\
 } while (0)
 
 /* --- Probes ---------------------------------------------------------------- */
@@ -493,6 +505,28 @@ static int tort_churner(void *arg)
 	return 0;
 }
 
+/* --- A kprobe on marked code -------------------------------------------------- */
+
+/*
+ * A kprobe at the entry of the softirq reader, a function whose sites the
+ * togglers patch all the time: the kprobe's int3 and ours coexist in one
+ * function (not at one address: the sites are further in).
+ */
+static atomic64_t tort_kprobe_hits = ATOMIC64_INIT(0);
+
+static int tort_kprobe_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	atomic64_inc(&tort_kprobe_hits);
+	return 0;
+}
+
+static struct kprobe tort_kp = {
+	.symbol_name = "markers_torture_read_soft",
+	.pre_handler = tort_kprobe_pre,
+};
+
+static bool tort_kp_armed;
+
 /* --- The main thread ------------------------------------------------------- */
 
 static struct task_struct *tort_main_task;
@@ -626,6 +660,10 @@ static void tort_teardown(void)
 	int m, r, n = 0;
 
 	tort_stop_threads();
+	if (tort_kp_armed) {
+		unregister_kprobe(&tort_kp);
+		tort_kp_armed = false;
+	}
 	r = markers_update((const char **)tort_names, TORT_MARKERS, false);
 	if (r)
 		tort_fail("disabling the markers at the end returned %d", r);
@@ -674,6 +712,10 @@ static int tort_main(void *arg)
 	if (!atomic64_read(&tort_checks) || !atomic64_read(&tort_probe_calls) || !calls)
 		tort_fail("nothing was checked: %lld checks, %lld calls, %lld probe calls",
 			  atomic64_read(&tort_checks), calls, atomic64_read(&tort_probe_calls));
+	if (kprobe && !atomic64_read(&tort_kprobe_hits))
+		tort_fail("the kprobe on the softirq reader was never hit");
+	pr_info("markers_torture: kprobe on markers_torture_read_soft: %lld hits\n",
+		atomic64_read(&tort_kprobe_hits));
 	if (atomic_read(&tort_errors)) {
 		tort_stats(secs, "FAILURE after ");
 		WRITE_ONCE(result, 2);
@@ -711,6 +753,10 @@ int markers_torture_start(const unsigned long *sites, u32 nsites)
 					      (unsigned long)tort_read_fns[c];
 		}
 	}
+	if (markers_torture_fuzz_calls()) {
+		WRITE_ONCE(result, markers_torture_fuzz(sites) ? 2 : 1);
+		return 0;
+	}
 	if (!duration || !window_ms || !timer_us)
 		return -EINVAL;
 	tort_period = ns_to_ktime((u64)timer_us * NSEC_PER_USEC);
@@ -728,6 +774,15 @@ int markers_torture_start(const unsigned long *sites, u32 nsites)
 	if (r) {
 		pr_err("markers_torture: registering the checker probes: %d\n", r);
 		goto free;
+	}
+
+	if (kprobe) {
+		r = register_kprobe(&tort_kp);
+		if (r) {
+			pr_err("markers_torture: a kprobe on markers_torture_read_soft: %d\n", r);
+			goto stop;
+		}
+		tort_kp_armed = true;
 	}
 
 	r = -ENOMEM;

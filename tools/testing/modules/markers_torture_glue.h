@@ -20,6 +20,10 @@ int markers_torture_start(const unsigned long *sites, u32 nsites);
 void markers_torture_stop(void);
 void markers_torture_seen(const struct tort_data *d, u32 owner, u32 marker, bool ok);
 
+/* C: the registration fuzzer (markers_torture_fuzz.c). */
+unsigned int markers_torture_fuzz_calls(void);
+int markers_torture_fuzz(const unsigned long *sites);
+
 /* Rust: the marked code, one function per context. */
 void markers_torture_read_proc(u64 seq);
 void markers_torture_read_hard(u64 seq);

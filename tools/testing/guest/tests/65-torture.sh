@@ -8,9 +8,19 @@
 # quiescent windows; while it runs, this script loads and unloads a marked
 # module and two tracers (module churn) and reads the control listing.
 #
+# Coexistence, during that run: the torture module's kprobe sits in a
+# function whose sites it toggles; this script switches the ftrace function
+# tracer on for all functions and off again (ftrace patches text too), and
+# loads the kernel's static-key test modules, whose jump labels flip and
+# whose self-checks must pass.
+#
 # Then the same run with markers.ko's grace period skipped on purpose
-# (test_skip_gp): it must end in FAILURE with "!!!" lines, which shows that
-# the test can fail.
+# (test_skip_gp): it must end in FAILURE, which shows that the test can
+# fail. That run says "caught:" where a real one says "!!!" (a splat to the
+# harness).
+#
+# Last, random registration calls checked against a model, and what the
+# patcher refuses to write (MARKERS_FUZZ_CALLS, default 2000).
 #
 # MARKERS_TORTURE_SECS (default 60) sets the length of the first run
 # (make torture DURATION=...).
@@ -61,26 +71,54 @@ churn() {
 	echo "$n $bad" >/tmp/churn-result
 }
 
+# coexist: the function tracer on all functions and the static-key tests,
+# over and over until the file stop exists.
+tr=/sys/kernel/tracing
+km=/markers/kmods
+coexist() {
+	n=0
+	bad=0
+	while [ ! -e /tmp/stop-churn ]; do
+		echo function >$tr/current_tracer || bad=$((bad + 1))
+		sleep 1
+		insmod $km/test_static_key_base.ko && insmod $km/test_static_keys.ko ||
+			bad=$((bad + 1))
+		rmmod test_static_keys
+		rmmod test_static_key_base
+		echo nop >$tr/current_tracer || bad=$((bad + 1))
+		sleep 1
+		n=$((n + 1))
+	done
+	echo "$n $bad" >/tmp/coexist-result
+}
+
 log_start=$(dmesg | wc -l)
 new_log() { dmesg | tail -n +"$((log_start + 1))"; }
 
-ktap_begin 11
+ktap_begin 15
 ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 
-rm -f /tmp/stop-churn /tmp/churn-result
+rm -f /tmp/stop-churn /tmp/churn-result /tmp/coexist-result
 churn &
+coexist &
 ktap_check "markers_torture.ko starts a ${secs} s run" \
 	insmod $m/markers_torture.ko duration="$secs"
 r=$(wait_result $((secs + 300)))
 touch /tmp/stop-churn
 wait
 ktap_check "the ${secs} s run ends in SUCCESS (result $r)" test "$r" = 1
-ktap_check "no broken invariant (!!!) was reported" sh -c "! dmesg | tail -n +$((log_start + 1)) | grep -q '!!!'"
+ktap_check "no broken invariant was reported" sh -c "! dmesg | tail -n +$((log_start + 1)) | grep -q '!!!'"
 new_log | grep 'markers_torture: \(SUCCESS\|FAILURE\|started\)' | sed 's/^/# /'
 read -r cycles bad </tmp/churn-result
 ktap_diag "module churn: $cycles cycles of the sample and two tracers, $bad failed commands"
 ktap_check "module churn ran at least one cycle, every command succeeded" \
 	test "$cycles" -gt 0 -a "$bad" = 0
+read -r rounds bad </tmp/coexist-result
+ktap_diag "coexistence: $rounds rounds of the function tracer and the static-key tests, $bad failed"
+ktap_check "the function tracer switched and the static-key tests passed every round" \
+	test "$rounds" -gt 0 -a "$bad" = 0
+ktap_check "the kprobe in marked code was hit" \
+	sh -c "dmesg | tail -n +$((log_start + 1)) | grep -q 'kprobe on markers_torture_read_soft: [1-9]'"
 ktap_check "markers_torture.ko unloads" rmmod markers_torture
 ktap_check "no torture marker is left (listing)" \
 	sh -c "! grep -q '^marker tort_' $ctl"
@@ -89,13 +127,23 @@ ktap_check "no torture marker is left (listing)" \
 log_start=$(dmesg | wc -l)
 echo 1 >$par/test_skip_gp
 ktap_check "a run with the grace period skipped starts" \
-	insmod $m/markers_torture.ko duration=20 handler_delay_ns=5000 churn_us=200 check_interval=5000
+	insmod $m/markers_torture.ko duration=20 handler_delay_ns=5000 churn_us=200 \
+	check_interval=5000 expect_fail=1
 r=$(wait_result 320)
 echo 0 >$par/test_skip_gp
 ktap_check "the run with the grace period skipped ends in FAILURE (result $r)" test "$r" = 2
-n=$(new_log | grep -c '!!!')
-new_log | grep '!!!' | head -3 | sed 's/^/# /'
-ktap_check "it reported broken invariants ($n lines with !!!)" test "$n" -gt 0
+n=$(new_log | grep -c 'markers_torture: caught:')
+new_log | grep 'markers_torture: caught:' | head -3 | sed 's/^/# /'
+ktap_check "it caught broken invariants ($n lines)" test "$n" -gt 0
 rmmod markers_torture
-ktap_check "markers.ko unloads after both runs" rmmod markers
+
+# Random registration calls, each checked against the model.
+log_start=$(dmesg | wc -l)
+fz=${MARKERS_FUZZ_CALLS:-2000}
+ktap_check "$fz random registration calls load" insmod $m/markers_torture.ko fuzz="$fz"
+new_log | grep 'fuzz' | head -5 | sed 's/^/# /'
+ktap_check "every call returned its documented error and left the state right" \
+	test "$(cat $tpar/result)" = 1
+rmmod markers_torture
+ktap_check "markers.ko unloads after all runs" rmmod markers
 ktap_end
