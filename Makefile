@@ -14,9 +14,10 @@
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
 #   make bench           instruction counts, toggle and load costs of sites
 #                        beside the kernel's own (writes bench/results.json)
-#   make torture [DURATION=600] [CYCLES=1000]   the torture test and module
-#                        lifecycle churn, long, under single- then
-#                        multi-threaded TCG (Documentation/testing.rst)
+#   make torture         the torture test, module lifecycle churn and the
+#                        registration fuzzer, long, under single- then
+#                        multi-threaded TCG: DURATION=600 (s), CYCLES=1000,
+#                        FUZZ=10000, TCG=single|multi (Documentation/testing.rst)
 #
 # KDIR defaults to the project's own test kernel, built once (about 6 minutes)
 # and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against
@@ -28,7 +29,7 @@ MAKEFLAGS += --no-print-directory
 
 KDIR ?=
 export KDIR KCONFIG EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE \
-	DURATION CYCLES TCG
+	DURATION CYCLES FUZZ TCG
 
 S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
@@ -86,4 +87,4 @@ clean-cache:
 	@. $(S)/lib.sh && echo "removing $$MARKERS_CACHE" && rm -rf "$$MARKERS_CACHE"
 
 help:
-	@sed -n '3,22s/^# \{0,1\}//p' Makefile
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile

@@ -7,10 +7,12 @@
 # TCG (real parallelism on the host's cores):
 #   - tests/65-torture.sh: markers_torture.ko for DURATION seconds (default
 #     600) with module churn, coexistence (kprobe, function tracer, static
-#     keys), the broken mode that must fail, and the registration fuzzer;
+#     keys), the broken mode that must fail, and FUZZ calls (default
+#     10,000) of the registration fuzzer;
 #   - tests/66-lifecycle.sh: CYCLES load/unload cycles (default 1,000).
 #
-#   make torture [DURATION=600] [CYCLES=1000] [KCONFIG=debug] [TCG=single|multi]
+#   make torture [DURATION=600] [CYCLES=1000] [FUZZ=10000] [KCONFIG=debug]
+#                [TCG=single|multi]
 #
 # Each run's console log is kept under .vm/torture-<tcg>/; the statistics
 # lines of markers_torture are printed at the end.
@@ -22,8 +24,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 kdir=${1:?usage: torture.sh KDIR}
 dur=${DURATION:-600}
 cycles=${CYCLES:-1000}
+fuzz=${FUZZ:-10000}
 [[ $dur =~ ^[0-9]+$ && $dur -gt 0 ]] || die "DURATION=$dur: a number of seconds"
 [[ $cycles =~ ^[0-9]+$ && $cycles -gt 0 ]] || die "CYCLES=$cycles: a number of cycles"
+[[ $fuzz =~ ^[0-9]+$ && $fuzz -gt 0 ]] || die "FUZZ=$fuzz: a number of calls"
 root=$(cd "$here/.." && pwd)
 
 rc=0
@@ -32,8 +36,8 @@ for tcg in ${TCG:-single multi}; do
 	info "torture: $dur s, $cycles lifecycle cycles, $tcg-threaded TCG (log: $logdir/console.log)"
 	set +e
 	TCG_THREAD=$tcg TESTS='6[56]-*' \
-		TEST_ENV="MARKERS_TORTURE_SECS=$dur MARKERS_LIFECYCLE_CYCLES=$cycles MARKERS_FUZZ_CALLS=10000" \
-		TIMEOUT=$((dur + 600 + cycles * 4)) MARKERS_LOGDIR=$logdir \
+		TEST_ENV="MARKERS_TORTURE_SECS=$dur MARKERS_LIFECYCLE_CYCLES=$cycles MARKERS_FUZZ_CALLS=$fuzz" \
+		TIMEOUT=$((dur + 900 + cycles * 4 + fuzz / 5)) MARKERS_LOGDIR=$logdir \
 		"$here/vm.sh" test "$kdir"
 	r=$?
 	set -e

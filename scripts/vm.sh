@@ -21,7 +21,7 @@
 #                    allocator debugging, kmemleak): the guest gets 1 GiB and
 #                    a longer test timeout
 #   KCONFIG=clang    KDIR is the clang-built variant (KASAN, kCFI): 1 GiB
-#   TIMEOUT=seconds  kill qemu after this long (test: 900, or 2400 with
+#   TIMEOUT=seconds  kill qemu after this long (test: 1200, or 2400 with
 #                    KCONFIG=debug, 1800 with KCONFIG=clang; run/demo: 300)
 #   HARNESS_SELFTEST=fail|oops|warn|timeout (1 means fail), and on the debug
 #                    kernel lockdep|kmemleak|list, on the clang kernel
@@ -52,7 +52,7 @@ logdir=${MARKERS_LOGDIR:-$root/.vm}
 mkdir -p "$logdir"
 
 case "${KCONFIG:-default}" in
-default) mem=512 test_timeout=900 ;;
+default) mem=512 test_timeout=1200 ;;
 # Every allocation carries red zones and tracking, and kmemleak its metadata.
 debug) mem=1024 test_timeout=2400 ;;
 # KASAN's shadow takes an eighth of memory, its quarantine more; every load

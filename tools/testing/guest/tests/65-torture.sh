@@ -20,7 +20,7 @@
 # harness).
 #
 # Last, random registration calls checked against a model, and what the
-# patcher refuses to write (MARKERS_FUZZ_CALLS, default 2000).
+# patcher refuses to write (MARKERS_FUZZ_CALLS, default 1000).
 #
 # MARKERS_TORTURE_SECS (default 60) sets the length of the first run
 # (make torture DURATION=...).
@@ -139,7 +139,7 @@ rmmod markers_torture
 
 # Random registration calls, each checked against the model.
 log_start=$(dmesg | wc -l)
-fz=${MARKERS_FUZZ_CALLS:-2000}
+fz=${MARKERS_FUZZ_CALLS:-1000}
 ktap_check "$fz random registration calls load" insmod $m/markers_torture.ko fuzz="$fz"
 new_log | grep 'fuzz' | head -5 | sed 's/^/# /'
 ktap_check "every call returned its documented error and left the state right" \
