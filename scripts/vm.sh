@@ -107,6 +107,7 @@ printf '%s\n' "${CMD:-}" >"$stage/markers/cmd"
 printf '%s\n' "${HARNESS_SELFTEST:-}" >"$stage/markers/selftest"
 printf '%s\n' "${TESTS:-}" >"$stage/markers/tests-glob"
 printf '%s\n' "${TEST_ENV:-}" >"$stage/markers/test-env"
+echo "${TCG_THREAD:-single}" >"$stage/markers/tcg"
 sed -n 's/^#define MARKERS_VERSION "\(.*\)"$/\1/p' "$root/include/linux/markers.h" \
 	>"$stage/markers/VERSION"
 
@@ -135,7 +136,9 @@ chmod +x "$stage/init"
 console=$logdir/console.log
 out=$logdir/ttyS1.out
 : >"$out"
-append="console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init"
+# A kernel log large enough for a whole run: tests compare dmesg before and
+# after (the default 128 KiB wraps in the torture test).
+append="console=ttyS0 panic=-1 oops=panic loglevel=7 log_buf_len=8M rdinit=/init"
 [ "$mode" = test ] || append="$append quiet"
 # shellcheck disable=SC2206
 qemu=(qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-single}" -smp "$cpus" -m "$mem"

@@ -1123,6 +1123,12 @@ markers-guest: done rc=0
             &opts,
         );
         assert!(ok.success());
+        // As the guest prints it: through the kernel log.
+        let ok = check(
+            "[    2.037220] markers-guest: cpus=4\nok 1 a\nmarkers-guest: done rc=0\n",
+            &opts,
+        );
+        assert!(ok.success());
         let r = check(
             "markers-guest: cpus=2\nok 1 a\nmarkers-guest: done rc=0\n",
             &opts,

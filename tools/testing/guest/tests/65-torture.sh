@@ -72,30 +72,50 @@ churn() {
 }
 
 # coexist: the function tracer on all functions and the static-key tests,
-# over and over until the file stop exists.
+# over and over until the file stop exists. Not the function tracer under
+# multi-threaded TCG: there a vCPU may execute an int3 that the kernel's own
+# text_poke_bp() already removed, which the kernel takes for a stray
+# breakpoint and oopses on ("Oops: int3" in a function's __fentry__ NOP,
+# seen in a 300 s run); markers handles such late traps for its own sites
+# only. The static-key test's jump labels are run by nothing but the test.
 tr=/sys/kernel/tracing
 km=/markers/kmods
+ftrace=1
+[ "$(cat /markers/tcg 2>/dev/null)" = multi ] && ftrace=0
 coexist() {
 	n=0
-	bad=0
+	ftbad=0
+	skbad=0
 	while [ ! -e /tmp/stop-churn ]; do
-		echo function >$tr/current_tracer || bad=$((bad + 1))
+		if [ $ftrace = 1 ]; then
+			echo function >$tr/current_tracer || ftbad=$((ftbad + 1))
+		fi
 		sleep 1
 		insmod $km/test_static_key_base.ko && insmod $km/test_static_keys.ko ||
-			bad=$((bad + 1))
+			skbad=$((skbad + 1))
 		rmmod test_static_keys
 		rmmod test_static_key_base
-		echo nop >$tr/current_tracer || bad=$((bad + 1))
+		if [ $ftrace = 1 ]; then
+			echo nop >$tr/current_tracer || ftbad=$((ftbad + 1))
+		fi
 		sleep 1
 		n=$((n + 1))
 	done
-	echo "$n $bad" >/tmp/coexist-result
+	echo "$n $ftbad $skbad" >/tmp/coexist-result
 }
 
-log_start=$(dmesg | wc -l)
-new_log() { dmesg | tail -n +"$((log_start + 1))"; }
+# mark_log: starts a part of the run; new_log: the kernel log since then
+# (after the last mark line, so that counting lines cannot go wrong).
+mark_n=0
+mark_log() {
+	mark_n=$((mark_n + 1))
+	echo "65-torture: part $mark_n" >/dev/kmsg
+}
+new_log() { dmesg | sed -n "/65-torture: part $mark_n\$/,\$p"; }
 
-ktap_begin 15
+mark_log
+
+ktap_begin 16
 ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 
 rm -f /tmp/stop-churn /tmp/churn-result /tmp/coexist-result
@@ -107,24 +127,32 @@ r=$(wait_result $((secs + 300)))
 touch /tmp/stop-churn
 wait
 ktap_check "the ${secs} s run ends in SUCCESS (result $r)" test "$r" = 1
-ktap_check "no broken invariant was reported" sh -c "! dmesg | tail -n +$((log_start + 1)) | grep -q '!!!'"
+no_bang() { ! new_log | grep -q '!!!'; }
+ktap_check "no broken invariant was reported" no_bang
 new_log | grep 'markers_torture: \(SUCCESS\|FAILURE\|started\)' | sed 's/^/# /'
 read -r cycles bad </tmp/churn-result
 ktap_diag "module churn: $cycles cycles of the sample and two tracers, $bad failed commands"
 ktap_check "module churn ran at least one cycle, every command succeeded" \
 	test "$cycles" -gt 0 -a "$bad" = 0
-read -r rounds bad </tmp/coexist-result
-ktap_diag "coexistence: $rounds rounds of the function tracer and the static-key tests, $bad failed"
-ktap_check "the function tracer switched and the static-key tests passed every round" \
-	test "$rounds" -gt 0 -a "$bad" = 0
+kprobe_hit() { new_log | grep -q 'kprobe on markers_torture_read_soft: [1-9]'; }
+read -r rounds ftbad skbad </tmp/coexist-result
+ktap_diag "coexistence: $rounds rounds of the static-key tests ($skbad failed); the function tracer failed to switch $ftbad times"
+if [ $ftrace = 1 ]; then
+	ktap_check "the function tracer switched on and off every round" \
+		test "$rounds" -gt 0 -a "$ftbad" = 0
+else
+	ktap_result 0 "the function tracer switched on and off # SKIP not under multi-threaded TCG (late int3 traps of the kernel's own text_poke_bp oops)"
+fi
+ktap_check "the static-key tests loaded and passed every round" \
+	test "$rounds" -gt 0 -a "$skbad" = 0
 ktap_check "the kprobe in marked code was hit" \
-	sh -c "dmesg | tail -n +$((log_start + 1)) | grep -q 'kprobe on markers_torture_read_soft: [1-9]'"
+	kprobe_hit
 ktap_check "markers_torture.ko unloads" rmmod markers_torture
 ktap_check "no torture marker is left (listing)" \
 	sh -c "! grep -q '^marker tort_' $ctl"
 
 # The broken mode: probe changes without their grace period.
-log_start=$(dmesg | wc -l)
+mark_log
 echo 1 >$par/test_skip_gp
 ktap_check "a run with the grace period skipped starts" \
 	insmod $m/markers_torture.ko duration=20 handler_delay_ns=5000 churn_us=200 \
@@ -138,7 +166,7 @@ ktap_check "it caught broken invariants ($n lines)" test "$n" -gt 0
 rmmod markers_torture
 
 # Random registration calls, each checked against the model.
-log_start=$(dmesg | wc -l)
+mark_log
 fz=${MARKERS_FUZZ_CALLS:-1000}
 ktap_check "$fz random registration calls load" insmod $m/markers_torture.ko fuzz="$fz"
 new_log | grep 'fuzz' | head -5 | sed 's/^/# /'
