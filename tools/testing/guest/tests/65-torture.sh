@@ -155,7 +155,7 @@ ktap_check "no torture marker is left (listing)" \
 mark_log
 echo 1 >$par/test_skip_gp
 ktap_check "a run with the grace period skipped starts" \
-	insmod $m/markers_torture.ko duration=20 handler_delay_ns=5000 churn_us=200 \
+	insmod $m/markers_torture.ko duration=10 handler_delay_ns=5000 churn_us=200 \
 	check_interval=5000 expect_fail=1
 r=$(wait_result 320)
 echo 0 >$par/test_skip_gp
