@@ -137,25 +137,15 @@ EXPORT_SYMBOL_GPL(markers_dispatch_11);
 EXPORT_SYMBOL_GPL(markers_dispatch_12);
 
 /*
- * The grace period after which no enabled block or probe still holds a
- * dispatch, probe array or probe replaced before the call.  Enabled blocks
- * run with whatever preemption the marked code has: RCU covers those in
- * interrupts, NMIs and preemption-disabled code, RCU-tasks a task preempted
- * in a block or in a probe (it waits for every task to switch voluntarily,
- * as the kernel's ftrace and BPF trampolines do).  Both run concurrently.
- * Without CONFIG_TASKS_RCU a preemptible kernel's blocks disable preemption
- * themselves (rust/markers/site.rs), and RCU alone covers them.
- */
-/*
  * test_mode's deliberately broken mode, for the torture test to prove that
  * it can fail (tools/testing/modules/markers_torture_glue.c): while
- * test_skip_gp is set, a probe change skips its grace period, so
- * unregistration returns while handlers of the removed probes may still
- * run, and a trampoline may be pointed straight at a probe while a CPU
- * still holds another probe's data.  Replaced arrays are kept, not freed,
- * until markers.ko unloads: the breakage stays in what the torture checks
- * (handlers called with data that is gone or not theirs), not in
- * markers.ko's own memory.
+ * test_skip_gp is set, a probe change that moves no trampoline skips its
+ * grace period, so unregistration returns while handlers of the removed
+ * probes may still run, and their callers free data still in use.  The
+ * replaced arrays are kept, not freed, until markers.ko unloads, and
+ * trampoline moves keep their grace period: the breakage stays in what the
+ * torture test checks (handlers called with data that is gone or reused),
+ * not in markers.ko's own memory (rust/core/registry/attach.rs, finish()).
  */
 static bool markers_test_skip_gp;
 module_param_named(test_skip_gp, markers_test_skip_gp, bool, 0600);
@@ -166,6 +156,16 @@ bool markers_gp_skipped(void)
 	return markers_test_mode && READ_ONCE(markers_test_skip_gp);
 }
 
+/*
+ * The grace period after which no enabled block or probe still holds a
+ * dispatch, probe array or probe replaced before the call.  Enabled blocks
+ * run with whatever preemption the marked code has: RCU covers those in
+ * interrupts, NMIs and preemption-disabled code, RCU-tasks a task preempted
+ * in a block or in a probe (it waits for every task to switch voluntarily,
+ * as the kernel's ftrace and BPF trampolines do).  Both run concurrently.
+ * Without CONFIG_TASKS_RCU a preemptible kernel's blocks disable preemption
+ * themselves (rust/markers/site.rs), and RCU alone covers them.
+ */
 void markers_synchronize_probes(void)
 {
 #ifdef CONFIG_TASKS_RCU
@@ -398,16 +398,16 @@ void markers_glue_exit(void)
 	}
 }
 
+/* test_mode: the temporary mapping of the last text write, and its page. */
+static unsigned long markers_alias;
+static struct page *markers_alias_page;
+
 /*
  * Write @len bytes at @addr of module text through a temporary writable
  * alias of the page (or two pages) the write touches.  The alias is unmapped
  * before returning; the caller purges lazily freed aliases with
  * vm_unmap_aliases() at the end of its pass.
  */
-/* test_mode: the temporary mapping of the last text write, and its page. */
-static unsigned long markers_alias;
-static struct page *markers_alias_page;
-
 int markers_text_write(void *addr, const void *src, size_t len)
 {
 	unsigned long start = (unsigned long)addr;
