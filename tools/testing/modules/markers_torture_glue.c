@@ -88,6 +88,9 @@ MODULE_PARM_DESC(handler_delay_ns, "Handlers spin this long, then check their da
 static bool kprobe = true;
 module_param(kprobe, bool, 0400);
 MODULE_PARM_DESC(kprobe, "A kprobe on the softirq reader's entry, which holds sites (default on)");
+static bool expect_no_late;
+module_param(expect_no_late, bool, 0400);
+MODULE_PARM_DESC(expect_no_late, "A late int3 trap is a failure (single-threaded TCG, hardware)");
 static bool expect_fail;
 module_param(expect_fail, bool, 0400);
 MODULE_PARM_DESC(expect_fail, "The run must fail (a broken mode): report \"caught:\", not \"!!!\"");
@@ -682,9 +685,13 @@ static void tort_teardown(void)
 	}
 }
 
+/* The patcher's late traps when the run started. */
+static u64 tort_late0;
+
 static int tort_main(void *arg)
 {
 	unsigned long start = jiffies, next_stat, next_check;
+	struct markers_stats st;
 	unsigned int secs = 0;
 	s64 calls;
 
@@ -712,6 +719,9 @@ static int tort_main(void *arg)
 	if (!atomic64_read(&tort_checks) || !atomic64_read(&tort_probe_calls) || !calls)
 		tort_fail("nothing was checked: %lld checks, %lld calls, %lld probe calls",
 			  atomic64_read(&tort_checks), calls, atomic64_read(&tort_probe_calls));
+	markers_get_stats(&st);
+	if (expect_no_late && st.late != tort_late0)
+		tort_fail("%llu late int3 traps (none can happen here)", st.late - tort_late0);
 	if (kprobe && !atomic64_read(&tort_kprobe_hits))
 		tort_fail("the kprobe on the softirq reader was never hit");
 	pr_info("markers_torture: kprobe on markers_torture_read_soft: %lld hits\n",
@@ -741,6 +751,7 @@ static struct task_struct *tort_run(int (*fn)(void *), void *arg, const char *na
 int markers_torture_start(const unsigned long *sites, u32 nsites)
 {
 	struct markers_probe p[TORT_MARKERS];
+	struct markers_stats st;
 	int m, c, cpu, r;
 	unsigned int i;
 
@@ -814,6 +825,8 @@ int markers_torture_start(const unsigned long *sites, u32 nsites)
 		}
 		tort_writers[i] = t;
 	}
+	markers_get_stats(&st);
+	tort_late0 = st.late;
 	tort_main_task = tort_run(tort_main, NULL, "tort_main", 0);
 	if (IS_ERR(tort_main_task)) {
 		r = PTR_ERR(tort_main_task);

@@ -121,8 +121,11 @@ ktap_check "core module loads in test mode" insmod $m/markers.ko test_mode=1
 rm -f /tmp/stop-churn /tmp/churn-result /tmp/coexist-result
 churn &
 coexist &
+# Under single-threaded TCG no vCPU runs a stale int3: a late trap is a bug.
+nolate=0
+[ "$(cat /markers/tcg 2>/dev/null)" = single ] && nolate=1
 ktap_check "markers_torture.ko starts a ${secs} s run" \
-	insmod $m/markers_torture.ko duration="$secs"
+	insmod $m/markers_torture.ko duration="$secs" expect_no_late=$nolate
 r=$(wait_result $((secs + 300)))
 touch /tmp/stop-churn
 wait
