@@ -31,8 +31,6 @@ par=/sys/module/markers/parameters
 tpar=/sys/module/markers_torture/parameters
 secs=${MARKERS_TORTURE_SECS:-60}
 
-loaded() { grep -q "^$1 " /proc/modules; }
-
 # wait_result SECS: waits for the run to end; prints its result (1 SUCCESS,
 # 2 FAILURE, 0 still running after SECS).
 wait_result() {
