@@ -91,6 +91,9 @@ MODULE_PARM_DESC(kprobe, "A kprobe on the softirq reader's entry, which holds si
 static bool expect_no_late;
 module_param(expect_no_late, bool, 0400);
 MODULE_PARM_DESC(expect_no_late, "A late int3 trap is a failure (single-threaded TCG, hardware)");
+static bool stop_on_fail;
+module_param(stop_on_fail, bool, 0400);
+MODULE_PARM_DESC(stop_on_fail, "End the run at its first broken invariant (default: run on)");
 static bool expect_fail;
 module_param(expect_fail, bool, 0400);
 MODULE_PARM_DESC(expect_fail, "The run must fail (a broken mode): report \"caught:\", not \"!!!\"");
@@ -697,7 +700,8 @@ static int tort_main(void *arg)
 
 	next_stat = start + stat_interval * HZ;
 	next_check = start + msecs_to_jiffies(check_interval);
-	while (!kthread_should_stop() && time_before(jiffies, start + duration * HZ)) {
+	while (!kthread_should_stop() && time_before(jiffies, start + duration * HZ) &&
+	       !(stop_on_fail && atomic_read(&tort_errors))) {
 		msleep(20);
 		if (time_after_eq(jiffies, next_check)) {
 			tort_window();
