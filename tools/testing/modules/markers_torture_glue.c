@@ -752,12 +752,53 @@ static struct task_struct *tort_run(int (*fn)(void *), void *arg, const char *na
 	return t;
 }
 
+/* Starts the readers on every online CPU, the writers and the main thread. */
+static int tort_spawn(void)
+{
+	struct markers_stats st;
+	unsigned int i;
+	int cpu;
+
+	tort_cpus = kcalloc(nr_cpu_ids, sizeof(*tort_cpus), GFP_KERNEL);
+	tort_nwriters = togglers + churners;
+	tort_writers = kcalloc(tort_nwriters, sizeof(*tort_writers), GFP_KERNEL);
+	if (!tort_cpus || !tort_writers)
+		return -ENOMEM;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t = kthread_create_on_cpu(tort_reader, &tort_cpus[cpu], cpu,
+							      "tort_reader/%u");
+
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		get_task_struct(t);
+		tort_cpus[cpu].reader = t;
+		wake_up_process(t);
+	}
+	for (i = 0; i < tort_nwriters; i++) {
+		struct task_struct *t = i < togglers ?
+			tort_run(tort_toggler, NULL, "tort_toggler", i) :
+			tort_run(tort_churner, NULL, "tort_churner", i - togglers);
+
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		tort_writers[i] = t;
+	}
+	markers_get_stats(&st);
+	tort_late0 = st.late;
+	tort_main_task = tort_run(tort_main, NULL, "tort_main", 0);
+	if (IS_ERR(tort_main_task)) {
+		int r = PTR_ERR(tort_main_task);
+
+		tort_main_task = NULL;
+		return r;
+	}
+	return 0;
+}
+
 int markers_torture_start(const unsigned long *sites, u32 nsites)
 {
 	struct markers_probe p[TORT_MARKERS];
-	struct markers_stats st;
-	int m, c, cpu, r;
-	unsigned int i;
+	int m, c, r;
 
 	if (nsites != TORT_MARKERS * TORT_CTXS)
 		return -EINVAL;
@@ -799,44 +840,9 @@ int markers_torture_start(const unsigned long *sites, u32 nsites)
 		}
 		tort_kp_armed = true;
 	}
-
-	r = -ENOMEM;
-	tort_cpus = kcalloc(nr_cpu_ids, sizeof(*tort_cpus), GFP_KERNEL);
-	tort_nwriters = togglers + churners;
-	tort_writers = kcalloc(tort_nwriters, sizeof(*tort_writers), GFP_KERNEL);
-	if (!tort_cpus || !tort_writers)
+	r = tort_spawn();
+	if (r)
 		goto stop;
-	for_each_online_cpu(cpu) {
-		struct task_struct *t = kthread_create_on_cpu(tort_reader, &tort_cpus[cpu], cpu,
-							      "tort_reader/%u");
-
-		if (IS_ERR(t)) {
-			r = PTR_ERR(t);
-			goto stop;
-		}
-		get_task_struct(t);
-		tort_cpus[cpu].reader = t;
-		wake_up_process(t);
-	}
-	for (i = 0; i < tort_nwriters; i++) {
-		struct task_struct *t = i < togglers ?
-			tort_run(tort_toggler, NULL, "tort_toggler", i) :
-			tort_run(tort_churner, NULL, "tort_churner", i - togglers);
-
-		if (IS_ERR(t)) {
-			r = PTR_ERR(t);
-			goto stop;
-		}
-		tort_writers[i] = t;
-	}
-	markers_get_stats(&st);
-	tort_late0 = st.late;
-	tort_main_task = tort_run(tort_main, NULL, "tort_main", 0);
-	if (IS_ERR(tort_main_task)) {
-		r = PTR_ERR(tort_main_task);
-		tort_main_task = NULL;
-		goto stop;
-	}
 	pr_info("markers_torture: started: %u s, %u CPUs, %u togglers, %u churners, timers every %u us, checks every %u ms\n",
 		duration, num_online_cpus(), togglers, churners, timer_us, check_interval);
 	return 0;
