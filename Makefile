@@ -9,6 +9,9 @@
 #                        page alloc and list debugging, kmemleak)
 #   make check KCONFIG=clang   the same on a clang-built kernel (KASAN, kCFI;
 #                        opt-in, a 2nd toolchain: LLVM 19)
+#   make install         install markers.ko, markctl and the kit third-party
+#                        modules build with (DESTDIR=, INSTALL_MOD_PATH=,
+#                        PREFIX=/usr; Documentation/markers.rst)
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
@@ -29,19 +32,22 @@ MAKEFLAGS += --no-print-directory
 
 KDIR ?=
 export KDIR KCONFIG EXTRA CMD TIMEOUT HARNESS_SELFTEST CPUS V QEMU_ARGS MARKERS_CACHE \
-	DURATION CYCLES FUZZ TCG
+	DURATION CYCLES FUZZ TCG DESTDIR INSTALL_MOD_PATH PREFIX
 
 S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
 kdir = kdir=$$($(S)/kdir.sh) &&
 
-.PHONY: all modules check demo shell vm-run bench torture kernel toolchain tools fmt \
+.PHONY: all modules install check demo shell vm-run bench torture kernel toolchain tools fmt \
 	harness-selftest clean clean-cache help
 
 all: modules
 
 modules:
 	@$(kdir) $(S)/build-modules.sh "$$kdir"
+
+install: modules
+	@$(kdir) $(S)/install.sh "$$kdir"
 
 check:
 	@$(S)/check.sh

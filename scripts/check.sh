@@ -134,10 +134,11 @@ else
 	result 1 "every site is a 5-byte NOP"
 fi
 
-# A module outside the tree builds with the documented boilerplate, and
-# without its linker script fails the build.
-"$here/check-client.sh" "$kdir" | tee "$tmp/client.log"
-add_counts "$tmp/client.log"
+# The kit for third-party modules: make install, and the samples under
+# samples/kit built against the installed kit alone (run in the guest by
+# tests/67-kit.sh).
+"$here/check-kit.sh" "$kdir" "$tmp/kit" | tee "$tmp/kit.log"
+add_counts "$tmp/kit.log"
 
 # 4. Host tools.
 # The crates of tools/Cargo.lock (markctl's), from crates.io on a fresh
@@ -173,7 +174,10 @@ fi
 
 # 6. The in-guest test suite, under single-threaded TCG (the default), where
 # the run is deterministic and a late int3 trap would be a real bug.
-TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' "$here/vm.sh" test "$kdir" |
+kit_modules=
+[ -d "$tmp/kit" ] && kit_modules=$tmp/kit
+KIT_MODULES=$kit_modules TEST_ENV='MARKERS_TOGGLES=500 MARKERS_EXPECT_NO_LATE=1' \
+	"$here/vm.sh" test "$kdir" |
 	tee "$tmp/vm.log"
 add_counts "$tmp/vm.log"
 

@@ -17,6 +17,10 @@
 #
 # Environment:
 #   EXTRA=paths      files or folders copied into the guest under /markers/extra
+#                    (a folder keeps its name: EXTRA=~/src/mymod gives
+#                    /markers/extra/mymod/)
+#   KIT_MODULES=dir  the kit's samples, built by scripts/check-kit.sh, copied
+#                    to /markers/kit (tests/67-kit.sh)
 #   KCONFIG=debug    KDIR is the debug kernel variant (lockdep, SLUB and page
 #                    allocator debugging, kmemleak): the guest gets 1 GiB and
 #                    a longer test timeout
@@ -122,6 +126,15 @@ mkdir -p "$stage/markers/kmods"
 for ko in lib/test_static_key_base.ko lib/test_static_keys.ko; do
 	if [ -f "$kdir/$ko" ]; then cp "$kdir/$ko" "$stage/markers/kmods/"; fi
 done
+
+# The kit's samples, built outside the tree by scripts/check-kit.sh
+# (tests/67-kit.sh): when KIT_MODULES is given, they must be there.
+if [ -n "${KIT_MODULES:-}" ]; then
+	ls "$KIT_MODULES"/*.ko >/dev/null 2>&1 || die "KIT_MODULES=$KIT_MODULES holds no module"
+	mkdir -p "$stage/markers/kit"
+	cp "$KIT_MODULES"/*.ko "$stage/markers/kit/"
+	touch "$stage/markers/kit-expected"
+fi
 
 for x in ${EXTRA:-}; do
 	[ -e "$x" ] || die "EXTRA: $x does not exist"
