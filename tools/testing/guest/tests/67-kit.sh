@@ -34,12 +34,14 @@ insmod $m/markers.ko
 ktap_check "the Rust tracer loads before the module with the marker" insmod $k/markers_kit_tracer.ko
 ktap_check "its probe on kit_rx is pending" test "$(probe_state kit_rx)" = pending
 ktap_check "the C tracer loads" insmod $k/markers_kit_ctracer.ko
-ktap_check "kit_rx and kit_done are pending markers" \
-	test "$(marker_state kit_rx) $(marker_state kit_done)" = "pending pending"
+ktap_check "three pending probes, and no marker kit_* yet" \
+	test "$(grep -c '^probe kit_.* pending enable$' $ctl) $(marker_state kit_rx)" = "3 none"
 log=$(dmesg | wc -l)
 ktap_check "the kit sample loads" insmod $k/markers_kit_sample.ko
 ktap_check "it received $packets packets, $bytes bytes" kmsg_since $log "received $packets packets, $bytes bytes"
-ktap_check "kit_rx: one site, $packets hits" test "$(marker_field kit_rx sites) $(hits kit_rx)" = "1 $packets"
+# One site per copy of rx() the compiler made (the loop may be unrolled).
+ktap_check "kit_rx: $packets hits over its sites" \
+	test "$(marker_field kit_rx sites)" -ge 1 -a "$(hits kit_rx)" = "$packets"
 ktap_check "kit_done: one site, 1 hit" test "$(marker_field kit_done sites) $(hits kit_done)" = "1 1"
 ktap_check "the probes are attached" test "$(probe_state kit_rx)" = attached
 log=$(dmesg | wc -l)
