@@ -22,7 +22,9 @@
 //! signature, the probe stays unattached and its [`Probe::state`] says so.
 //! Reference kinds are written with `'static` in the signature type
 //! (`&'static CStr`, `&'static str`, `&'static [u8]`); the handler receives
-//! them with the lifetime of the call.
+//! them with the lifetime of the call. `CStr` may be `core::ffi::CStr` or
+//! the kernel's `kernel::str::CStr` (that of `kernel::prelude`): both are the
+//! same kind, whichever of the two the marker's sites pass.
 //!
 //! The registration is a guard: dropping it unregisters the handler and waits
 //! for a grace period, after which the handler no longer runs and its data is
@@ -120,6 +122,21 @@ impl ProbeArg for &'static CStr {
         // SAFETY: `v` is the address of a NUL-terminated string valid for
         // `'a` (the caller's contract).
         unsafe { CStr::from_ptr(v as usize as *const core::ffi::c_char) }
+    }
+}
+
+impl sealed::Sealed for &'static kernel::str::CStr {}
+/// The kernel's C string, the `CStr` of `kernel::prelude`: the same kind as
+/// `core::ffi::CStr`, so a probe written with either attaches to a marker
+/// whose sites pass either.
+impl ProbeArg for &'static kernel::str::CStr {
+    const KIND: u8 = <&'static CStr as ProbeArg>::KIND;
+    type Out<'a> = &'a kernel::str::CStr;
+    #[inline(always)]
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        // SAFETY: `v` is the address of a NUL-terminated string valid for
+        // `'a` (the caller's contract).
+        unsafe { kernel::str::CStr::from_char_ptr(v as usize as *const kernel::ffi::c_char) }
     }
 }
 
