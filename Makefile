@@ -15,6 +15,9 @@
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
+#   make rustdoc         the documentation of the client crate (mark!, Probe)
+#                        in Documentation/output/rustdoc; fails on any
+#                        warning or on a public item without an example
 #   make bench           instruction counts, toggle and load costs of sites
 #                        beside the kernel's own (writes bench/results.json)
 #   make torture         the torture test, module lifecycle churn and the
@@ -39,7 +42,7 @@ S := $(CURDIR)/scripts
 kdir = kdir=$$($(S)/kdir.sh) &&
 
 .PHONY: all modules install check demo shell vm-run bench torture kernel toolchain tools fmt \
-	harness-selftest clean clean-cache help
+	harness-selftest rustdoc clean clean-cache help
 
 all: modules
 
@@ -72,6 +75,9 @@ harness-selftest: modules
 
 kernel:
 	@$(S)/kdir.sh
+
+rustdoc:
+	@$(kdir) $(S)/rustdoc.sh "$$kdir"
 
 toolchain:
 	@$(S)/setup-toolchain.sh

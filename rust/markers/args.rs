@@ -6,14 +6,21 @@
 //! `bool`, a raw pointer, `&CStr`, `&str` or `&[u8]`. Any other type takes
 //! part by implementing [`MarkerArg`], which maps it to a primitive:
 //!
-//! ```ignore
+//! ```no_run
+//! use markers::{mark, MarkerArg};
+//!
 //! struct Pid(i32);
 //!
-//! impl markers::MarkerArg for Pid {
+//! impl MarkerArg for Pid {
 //!     type Repr = i32;
 //!     fn to_repr(&self) -> i32 {
 //!         self.0
 //!     }
+//! }
+//!
+//! fn exit(pid: Pid, code: i32) {
+//!     // Recorded as the signature "ii".
+//!     mark!(task_exit, "pid={} code={}", pid, code);
 //! }
 //! ```
 //!
@@ -36,6 +43,29 @@ use crate::site::Invocation;
 
 /// A `&str` or `&[u8]` argument as a probe receives it: the address of this
 /// pair (`struct markers_span` in C), valid for the duration of the call.
+///
+/// # Examples
+///
+/// A raw probe (see [`RawProbe`](crate::sys::RawProbe)) of a marker whose one
+/// argument is a `&str` reads the string through its span:
+///
+/// ```no_run
+/// use core::ffi::c_void;
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use markers::Span;
+///
+/// static BYTES: AtomicUsize = AtomicUsize::new(0);
+///
+/// unsafe extern "C" fn on_name(_data: *mut c_void, name: u64) {
+///     // SAFETY: a `&str` argument is the address of a `Span` of UTF-8
+///     // bytes, all valid during the call.
+///     let name = unsafe {
+///         let s = &*(name as usize as *const Span);
+///         core::str::from_utf8_unchecked(core::slice::from_raw_parts(s.ptr, s.len))
+///     };
+///     BYTES.fetch_add(name.len(), Ordering::Relaxed);
+/// }
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Span {
@@ -50,11 +80,40 @@ mod sealed {
 }
 
 /// A type that travels as itself: the closed set of argument kinds.
+///
+/// # Examples
+///
+/// Each kind has its signature byte, the letter of `include/linux/markers.h`:
+///
+/// ```no_run
+/// use core::ffi::CStr;
+/// use markers::Primitive;
+///
+/// assert_eq!(<u32 as Primitive>::KIND, b'I');
+/// assert_eq!(<i64 as Primitive>::KIND, b'l');
+/// assert_eq!(<&CStr as Primitive>::KIND, b'c');
+/// assert_eq!(<&str as Primitive>::KIND, b't');
+/// ```
 pub trait Primitive: sealed::Sealed + Copy {
     /// The signature byte of this kind.
     const KIND: u8;
     /// The value as its probe parameter; `span` is the storage a `&str` or
     /// `&[u8]` points the parameter at (unused by other kinds).
+    ///
+    /// # Examples
+    ///
+    /// Signed integers are sign-extended; a string becomes the address of
+    /// its span:
+    ///
+    /// ```no_run
+    /// use core::mem::MaybeUninit;
+    /// use markers::Primitive;
+    ///
+    /// let mut span = MaybeUninit::uninit();
+    /// assert_eq!((-1i8).abi(&mut span), u64::MAX);
+    /// assert_eq!(7u16.abi(&mut span), 7);
+    /// assert_eq!("ok".abi(&mut span), span.as_ptr() as usize as u64);
+    /// ```
     fn abi(self, span: &mut MaybeUninit<Span>) -> u64;
 }
 
@@ -194,10 +253,43 @@ impl<'a> MarkerArg for &'a [u8] {
 /// pointer), and for `&kernel::str::CStr` (as `&CStr`). Implement it for
 /// your own types by mapping them to a primitive; the marker's signature
 /// then records that primitive.
+///
+/// # Examples
+///
+/// A process ID that travels as its `i32`:
+///
+/// ```no_run
+/// use markers::{mark, MarkerArg};
+///
+/// #[derive(Clone, Copy)]
+/// struct Pid(i32);
+///
+/// impl MarkerArg for Pid {
+///     type Repr = i32;
+///     fn to_repr(&self) -> i32 {
+///         self.0
+///     }
+/// }
+///
+/// fn fork(parent: Pid, child: Pid) {
+///     mark!(task_fork, "parent={} child={}", parent, child);
+/// }
+/// ```
 pub trait MarkerArg {
     /// The primitive this type travels as.
     type Repr: Primitive;
     /// Converts the value; called only when the marker is enabled.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use kernel::prelude::*;
+    /// use markers::MarkerArg;
+    ///
+    /// assert_eq!(42u32.to_repr(), 42);
+    /// let dev: &CStr = kernel::c_str!("eth0");
+    /// assert_eq!(dev.to_repr().to_bytes(), b"eth0");
+    /// ```
     fn to_repr(&self) -> Self::Repr;
 }
 
@@ -214,12 +306,36 @@ impl<T: MarkerArg> MarkerArg for &T {
 /// A signature as a type: the tuple of a site's argument primitives. It
 /// names the invocation's trampoline for that signature
 /// ([`Invocation::__markers_tramp`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// use core::ffi::CStr;
+/// use markers::args::Signature;
+///
+/// assert_eq!(<(u32, &CStr) as Signature>::NARGS, 2);
+/// ```
 pub trait Signature {
     /// Number of arguments.
     const NARGS: usize;
 }
 
 /// The argument list of a site: a tuple of [`MarkerArg`]s.
+///
+/// # Examples
+///
+/// The arguments of `mark!(net_rx, "len={} dev={}", len, dev)`, with
+/// `len: u32` and `dev: &CStr`, and the signature they record:
+///
+/// ```no_run
+/// use kernel::prelude::*;
+/// use markers::Args;
+///
+/// type NetRx<'a> = (u32, &'a CStr);
+/// assert_eq!(<NetRx<'_> as Args>::NARGS, 2);
+/// assert_eq!(<NetRx<'_> as Args>::SIG0, u64::from_le_bytes(*b"Ic\0\0\0\0\0\0"));
+/// assert_eq!(<NetRx<'_> as Args>::SIG1, 0);
+/// ```
 pub trait Args {
     /// Number of arguments.
     const NARGS: u16;
@@ -240,6 +356,8 @@ pub trait Args {
     /// Only the enabled block of invocation `I` calls it, with the dispatch
     /// `d` it loaded from `I`'s site state and `d`'s data: both stay alive
     /// until a grace period that waits for the block, preempted or not.
+    // Hidden: only the expansion of `mark!` can name an invocation.
+    #[doc(hidden)]
     unsafe fn call<I: Invocation>(self, data: *mut c_void, d: *const Dispatch);
 }
 

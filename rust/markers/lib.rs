@@ -5,7 +5,8 @@
 //! A module that places markers uses this crate (`--extern markers`, see
 //! `Documentation/markers.rst` for the build boilerplate) and writes
 //!
-//! ```ignore
+//! ```no_run
+//! use kernel::prelude::*;
 //! use markers::mark;
 //!
 //! fn rx(len: u32, dev: &CStr) {
@@ -28,6 +29,20 @@
 //! - [`args`]: the argument types a marker accepts and their signature.
 //! - [`probe`]: typed probes for tracer modules.
 //! - [`sys`]: the raw C interface of `markers.ko`.
+//!
+//! A tracer module attaches a typed [`Probe`] to the marker by name:
+//!
+//! ```no_run
+//! use kernel::prelude::*;
+//! use markers::probe::{Probe, ENABLE};
+//!
+//! fn on_rx(_: &(), (len, dev): (u32, &CStr)) {
+//!     pr_info!("{} bytes on {}\n", len, dev);
+//! }
+//!
+//! let rx = Probe::<(u32, &'static CStr), ()>::register(c"net_rx", on_rx, (), ENABLE)?;
+//! # Ok::<(), Error>(())
+//! ```
 //!
 //! C header: [include/linux/markers.h](../../include/linux/markers.h)
 

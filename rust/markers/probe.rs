@@ -2,18 +2,26 @@
 
 //! Typed probes for Rust tracer modules.
 //!
-//! ```ignore
+//! ```no_run
+//! use core::sync::atomic::{AtomicU64, Ordering};
+//! use kernel::prelude::*;
 //! use markers::probe::{Probe, ENABLE};
 //!
 //! struct Counter(AtomicU64);
 //!
-//! fn on_rx(c: &Counter, (len, dev): (u32, &CStr)) {
-//!     c.0.fetch_add(len as u64, Ordering::Relaxed);
+//! fn on_rx(c: &Counter, (len, _dev): (u32, &CStr)) {
+//!     c.0.fetch_add(u64::from(len), Ordering::Relaxed);
 //! }
 //!
 //! let p = Probe::<(u32, &'static CStr), Counter>::register(
-//!     c"net_rx", on_rx, Counter(AtomicU64::new(0)), ENABLE)?;
+//!     c"net_rx",
+//!     on_rx,
+//!     Counter(AtomicU64::new(0)),
+//!     ENABLE,
+//! )?;
 //! // ... dropping `p` unregisters the probe and waits for running handlers.
+//! drop(p);
+//! # Ok::<(), Error>(())
 //! ```
 //!
 //! The type parameter is the signature, checked against the marker's
@@ -22,7 +30,9 @@
 //! signature, the probe stays unattached and its [`Probe::state`] says so.
 //! Reference kinds are written with `'static` in the signature type
 //! (`&'static CStr`, `&'static str`, `&'static [u8]`); the handler receives
-//! them with the lifetime of the call.
+//! them with the lifetime of the call. `CStr` may be `core::ffi::CStr` or
+//! the kernel's `kernel::str::CStr` (that of `kernel::prelude`): both are the
+//! same kind, whichever of the two the marker's sites pass.
 //!
 //! The registration is a guard: dropping it unregisters the handler and waits
 //! for a grace period, after which the handler no longer runs and its data is
@@ -56,6 +66,23 @@ mod sealed {
 }
 
 /// An argument kind a probe receives, and the type its handler sees.
+///
+/// Implemented for the integers, `bool`, `*const c_void`, and, written with
+/// `'static`, `&CStr` (both `core::ffi::CStr` and `kernel::str::CStr`),
+/// `&str` and `&[u8]`.
+///
+/// # Examples
+///
+/// A probe kind has the signature byte of the site kind it receives:
+///
+/// ```no_run
+/// use core::ffi::CStr;
+/// use markers::{probe::ProbeArg, Primitive};
+///
+/// assert_eq!(<u32 as ProbeArg>::KIND, <u32 as Primitive>::KIND);
+/// assert_eq!(<&'static CStr as ProbeArg>::KIND, <&CStr as Primitive>::KIND);
+/// assert_eq!(<&'static kernel::str::CStr as ProbeArg>::KIND, b'c');
+/// ```
 pub trait ProbeArg: sealed::Sealed {
     /// The signature byte.
     const KIND: u8;
@@ -67,6 +94,18 @@ pub trait ProbeArg: sealed::Sealed {
     ///
     /// `v` must be an argument of this kind passed by a site, whose
     /// referents are valid for `'a`.
+    ///
+    /// # Examples
+    ///
+    /// A site passes an `i16` sign-extended to 64 bits:
+    ///
+    /// ```no_run
+    /// use markers::probe::ProbeArg;
+    ///
+    /// // SAFETY: an `i16` as a site passes it; an integer has no referent.
+    /// let v = unsafe { <i16 as ProbeArg>::load(u64::MAX) };
+    /// assert_eq!(v, -1);
+    /// ```
     unsafe fn load<'a>(v: u64) -> Self::Out<'a>;
 }
 
@@ -123,6 +162,21 @@ impl ProbeArg for &'static CStr {
     }
 }
 
+impl sealed::Sealed for &'static kernel::str::CStr {}
+/// The kernel's C string, the `CStr` of `kernel::prelude`: the same kind as
+/// `core::ffi::CStr`, so a probe written with either attaches to a marker
+/// whose sites pass either.
+impl ProbeArg for &'static kernel::str::CStr {
+    const KIND: u8 = <&'static CStr as ProbeArg>::KIND;
+    type Out<'a> = &'a kernel::str::CStr;
+    #[inline(always)]
+    unsafe fn load<'a>(v: u64) -> Self::Out<'a> {
+        // SAFETY: `v` is the address of a NUL-terminated string valid for
+        // `'a` (the caller's contract).
+        unsafe { kernel::str::CStr::from_char_ptr(v as usize as *const kernel::ffi::c_char) }
+    }
+}
+
 /// The bytes of a span parameter.
 ///
 /// # Safety
@@ -162,6 +216,18 @@ impl ProbeArg for &'static [u8] {
 }
 
 /// A probe's signature: a tuple of [`ProbeArg`]s.
+///
+/// # Examples
+///
+/// The signature of a probe on `mark!(net_rx, "len={} dev={}", len, dev)`,
+/// with `len: u32` and `dev: &CStr`:
+///
+/// ```no_run
+/// use core::ffi::CStr;
+/// use markers::probe::ProbeArgs;
+///
+/// assert_eq!(&<(u32, &'static CStr) as ProbeArgs>::SIG[..3], b"Ic\0");
+/// ```
 pub trait ProbeArgs {
     /// The signature as the C API takes it, NUL-terminated.
     const SIG: [u8; ARGS_MAX + 1];
@@ -170,6 +236,8 @@ pub trait ProbeArgs {
     /// The C entry point of a probe with data `Inner<D, F>`: a function
     /// `void (*)(void *data, u64 a0, ..., u64 an-1)` that decodes the
     /// parameters and calls the handler `F`.
+    // Hidden: only `Probe::register` builds the data it expects.
+    #[doc(hidden)]
     fn entry<D, F>() -> *const c_void
     where
         F: for<'a> Fn(&'a D, Self::Out<'a>);
@@ -232,13 +300,56 @@ probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j);
 probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k);
 probe_args!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l);
 
-/// Register flags: none.
+/// Register flags: none. The probe runs only while something else arms its
+/// marker (another probe, `markers_enable()`, the marker's control file).
+///
+/// # Examples
+///
+/// ```no_run
+/// use kernel::prelude::*;
+/// use markers::probe::{Probe, NO_FLAGS};
+///
+/// fn on_state(_: &(), (_parity, _ok): (&str, bool)) {}
+///
+/// let p = Probe::<(&'static str, bool), ()>::register(c"sample_state", on_state, (), NO_FLAGS)?;
+/// # Ok::<(), Error>(())
+/// ```
 pub const NO_FLAGS: u32 = 0;
 /// Register flag: the probe arms its marker while attached
 /// (`MARKERS_PROBE_ENABLE`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use kernel::prelude::*;
+/// use markers::probe::{Probe, ENABLE};
+///
+/// fn on_loop(_: &(), (_i, _sum): (u32, u32)) {}
+///
+/// // `sample_loop`'s sites jump while this probe is attached.
+/// let p = Probe::<(u32, u32), ()>::register(c"sample_loop", on_loop, (), ENABLE)?;
+/// # Ok::<(), Error>(())
+/// ```
 pub const ENABLE: u32 = 1;
 
 /// Where a probe stands (`MARKERS_PROBE_*`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use kernel::prelude::*;
+/// use markers::probe::{Probe, ProbeState, ENABLE};
+///
+/// fn on_tick(_: &(), (_n, _by, _ticks): (u64, &CStr, u64)) {}
+///
+/// let p = Probe::<(u64, &'static CStr, u64), ()>::register(c"sample_tick", on_tick, (), ENABLE)?;
+/// match p.state() {
+///     ProbeState::Attached => pr_info!("sample_tick is loaded\n"),
+///     ProbeState::Pending => pr_info!("waiting for a module with sample_tick\n"),
+///     ProbeState::Mismatch => pr_warn!("sample_tick has another signature\n"),
+/// }
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeState {
     /// No loaded module defines the marker.
@@ -270,6 +381,43 @@ unsafe fn drop_inner<D, F>(p: *mut c_void) {
 
 /// A registered typed probe; dropping it unregisters it.
 ///
+/// `A` is the signature, a tuple of [`ProbeArg`]s, and `D` the data the
+/// handler receives with the arguments.
+///
+/// # Examples
+///
+/// A tracer module that sums the lengths `net_rx` reports while it is
+/// loaded; the module's exit drops the probe, which unregisters it:
+///
+/// ```no_run
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use kernel::prelude::*;
+/// use markers::probe::{Probe, ENABLE};
+///
+/// struct Bytes(AtomicU64);
+///
+/// fn on_rx(b: &Bytes, (len, _dev): (u32, &CStr)) {
+///     b.0.fetch_add(u64::from(len), Ordering::Relaxed);
+/// }
+///
+/// struct Tracer {
+///     rx: Probe<(u32, &'static CStr), Bytes>,
+/// }
+///
+/// impl kernel::Module for Tracer {
+///     fn init(_module: &'static ThisModule) -> Result<Self> {
+///         let rx = Probe::register(c"net_rx", on_rx, Bytes(AtomicU64::new(0)), ENABLE)?;
+///         Ok(Tracer { rx })
+///     }
+/// }
+///
+/// impl Drop for Tracer {
+///     fn drop(&mut self) {
+///         pr_info!("{} bytes\n", self.rx.data().0.load(Ordering::Relaxed));
+///     }
+/// }
+/// ```
+///
 /// # Invariants
 ///
 /// `inner` is a leaked `KBox<Inner<D, F>>`, registered with `markers.ko`
@@ -297,6 +445,28 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
     ///
     /// Errors: `EINVAL` for a malformed name or a signature that differs
     /// from the loaded marker's; `ENOMEM`.
+    ///
+    /// # Examples
+    ///
+    /// A probe with a closure as its handler, and a pending one, on a marker
+    /// that no module defines yet:
+    ///
+    /// ```no_run
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use kernel::prelude::*;
+    /// use markers::probe::{Probe, ProbeState, ENABLE};
+    ///
+    /// let p = Probe::<(u64,), AtomicU64>::register(
+    ///     c"later",
+    ///     |max: &AtomicU64, (v,): (u64,)| {
+    ///         max.fetch_max(v, Ordering::Relaxed);
+    ///     },
+    ///     AtomicU64::new(0),
+    ///     ENABLE,
+    /// )?;
+    /// assert_eq!(p.state(), ProbeState::Pending);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn register<F>(name: &'static CStr, handler: F, data: D, flags: u32) -> Result<Self>
     where
         F: for<'a> Fn(&'a D, A::Out<'a>) + Send + Sync + 'static,
@@ -339,6 +509,21 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
     }
 
     /// Whether the probe is attached, pending or mismatched.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use kernel::prelude::*;
+    /// use markers::probe::{Probe, ProbeState, NO_FLAGS};
+    ///
+    /// fn on_generic(_: &(), (_v,): (u32,)) {}
+    ///
+    /// let p = Probe::<(u32,), ()>::register(c"sample_generic", on_generic, (), NO_FLAGS)?;
+    /// if p.state() == ProbeState::Mismatch {
+    ///     return Err(EINVAL);
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn state(&self) -> ProbeState {
         let raw = self.raw(0);
         // SAFETY: one valid entry.
@@ -350,6 +535,23 @@ impl<A: ProbeArgs, D: Send + Sync> Probe<A, D> {
     }
 
     /// The probe's data.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use kernel::prelude::*;
+    /// use markers::probe::{Probe, ENABLE};
+    ///
+    /// fn on_init(hits: &AtomicU64, (_cpus,): (i32,)) {
+    ///     hits.fetch_add(1, Ordering::Relaxed);
+    /// }
+    ///
+    /// let hits = AtomicU64::new(0);
+    /// let p = Probe::<(i32,), AtomicU64>::register(c"sample_init", on_init, hits, ENABLE)?;
+    /// pr_info!("sample_init: {} hits\n", p.data().load(Ordering::Relaxed));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn data(&self) -> &D {
         // SAFETY: `inner` is an `Inner<D, _>` (invariant), whose first field
         // (`repr(C)`) is the data; alive until drop.

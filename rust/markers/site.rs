@@ -40,7 +40,7 @@ use crate::section::SiteState;
 use crate::Args;
 
 /// A `mark!` invocation, as a type: its state and its trampolines. The
-/// expansion of [`mark!`] defines one type per invocation and implements
+/// expansion of [`mark!`](crate::mark) defines one type per invocation and implements
 /// this trait for it.
 ///
 /// # Safety
@@ -225,9 +225,12 @@ pub fn fire<I: Invocation, A: Args>(args: A) {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// fn rx(len: u32, dev: &CStr) {
-///     markers::mark!(net_rx, "len={} dev={}", len, dev);
+/// ```no_run
+/// use kernel::prelude::*;
+/// use markers::mark;
+///
+/// fn rx(len: u32, dev: &CStr, head: &[u8]) {
+///     mark!(net_rx, "len={} dev={} head={}", len, dev, head);
 /// }
 /// ```
 #[macro_export]
