@@ -7,7 +7,8 @@
 #   2. the modules, built through clippy-driver; any warning (rustc, clippy,
 #      objtool, modpost) fails the step
 #   3. rustfmt on the module code, checkpatch on the C code, docutils on
-#      the documentation
+#      the documentation, rustdoc on the markers crate; the kit (make
+#      install, the samples/kit modules built against it alone)
 #   4. host tools under tools/: cargo fmt, clippy and test
 #   5. harness self-tests: a failing test, an oops and a timeout must each
 #      turn a VM run red (skipped with SKIP_HARNESS_SELFTEST=1)
@@ -121,6 +122,15 @@ PY
 else
 	cat "$tmp/rst.log"
 	result 1 "reStructuredText of Documentation/ (docutils)"
+fi
+
+# The client crate's API documentation: every public item documented, with
+# an example, no rustdoc warning (make rustdoc).
+if "$here/rustdoc.sh" "$kdir" >"$tmp/rustdoc.log" 2>&1; then
+	result 0 "make rustdoc: the markers crate, an example for every public item, no warning"
+else
+	cat "$tmp/rustdoc.log"
+	result 1 "make rustdoc: the markers crate, an example for every public item, no warning"
 fi
 
 # Every site of every built module is a 5-byte NOP with no marker-related
