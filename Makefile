@@ -12,6 +12,8 @@
 #   make install         install markers.ko, markctl and the kit third-party
 #                        modules build with (DESTDIR=, INSTALL_MOD_PATH=,
 #                        PREFIX=/usr; Documentation/markers.rst)
+#   make docs            the documentation as HTML (Sphinx, warnings are errors)
+#                        in .vm/docs; its console examples for the guest test
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status
@@ -41,7 +43,7 @@ S := $(CURDIR)/scripts
 # The kernel tree, resolved (and built or checked) by scripts/kdir.sh.
 kdir = kdir=$$($(S)/kdir.sh) &&
 
-.PHONY: all modules install check demo shell vm-run bench torture kernel toolchain tools fmt \
+.PHONY: all modules install check docs demo shell vm-run bench torture kernel toolchain tools fmt \
 	harness-selftest rustdoc clean clean-cache help
 
 all: modules
@@ -54,6 +56,9 @@ install: modules
 
 check:
 	@$(S)/check.sh
+
+docs:
+	@$(S)/docs.sh
 
 demo: modules
 	@$(kdir) $(S)/vm.sh demo "$$kdir"
