@@ -13,7 +13,8 @@
 #                        modules build with (DESTDIR=, INSTALL_MOD_PATH=,
 #                        PREFIX=/usr; Documentation/markers.rst)
 #   make docs            the documentation as HTML (Sphinx, warnings are errors)
-#                        in .vm/docs; its console examples for the guest test
+#                        in Documentation/output/html; its console examples for
+#                        the guest test
 #   make demo            boot the test VM with the samples and show their output
 #   make shell           interactive shell in the test VM, modules loaded
 #   make vm-run CMD=...  run one command in the test VM, exit with its status

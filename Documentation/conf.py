@@ -7,7 +7,7 @@ project = "markers"
 author = "The markers developers"
 copyright = "The markers developers"
 root_doc = "index"
-exclude_patterns = []
+exclude_patterns = ["output"]  # make docs and make rustdoc write there
 # Literal blocks without a language stay plain text.
 highlight_language = "none"
 html_theme = "alabaster"

@@ -8,13 +8,14 @@
 # via scripts/doc-examples.py, which also refuses inline Rust and C examples
 # and `make` targets that do not exist).
 #
-# Usage: scripts/docs.sh [OUTDIR]    (default .vm/docs; prints the index page)
+# Usage: scripts/docs.sh [OUTDIR]    (default Documentation/output; prints
+# the index page)
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(dirname "$here")
-out=${1:-$root/.vm/docs}
+out=${1:-$root/Documentation/output}
 
 [ -x /usr/bin/sphinx-build ] ||
 	die "sphinx-build not found: install python3-sphinx (make toolchain)"
