@@ -78,7 +78,7 @@ dkms-install:
 dkms-check:
 	@$(kdir) $(S)/dkms-check.sh "$$kdir"
 
-intree-check:
+intree-check: modules
 	@$(kdir) $(S)/intree-check.sh "$$kdir"
 
 kernel:
