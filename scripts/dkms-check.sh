@@ -72,7 +72,6 @@ if [ "${1:-}" = --inside ]; then
 
 	built=$work/dkms/markers/$ver/$rel/x86_64/module
 	mods=$(cd "$built" 2>/dev/null && ls)
-	rustc_lines=$(grep -c 'RUSTC' "$work/make.log" 2>/dev/null)
 	[ "$mods" = markers.ko ] && ! grep -E 'samples/|tools/testing/' "$work/make.log" >/dev/null
 	result $? "the build made the core module only (modules: ${mods//$'\n'/ }; no sample or test object in make.log)" "$work/make.log"
 
