@@ -27,6 +27,14 @@
 #                        registration fuzzer, long, under single- then
 #                        multi-threaded TCG: DURATION=600 (s), CYCLES=1000,
 #                        FUZZ=10000, TCG=single|multi (Documentation/testing.rst)
+#   make dkms-install    as root: markers.ko under DKMS, built and installed
+#                        for the running kernel (or KDIR=...), and for later
+#                        kernels; DESTDIR=/stage only stages the sources
+#   make dkms-check      dkms add/build/install/remove against KDIR on
+#                        private trees, the module loaded in the test VM
+#   make intree-check    the tree as drivers/markers in KDIR's source (an
+#                        overlay: KDIR is not modified), built by Kconfig
+#                        options: the same modules as out of tree
 #
 # KDIR defaults to the project's own test kernel, built once (about 6 minutes)
 # and cached under $(MARKERS_CACHE); `make KDIR=/path/to/linux` builds against
@@ -45,7 +53,7 @@ S := $(CURDIR)/scripts
 kdir = kdir=$$($(S)/kdir.sh) &&
 
 .PHONY: all modules install check docs demo shell vm-run bench torture kernel toolchain tools fmt \
-	harness-selftest rustdoc clean clean-cache help
+	harness-selftest rustdoc dkms-install dkms-check intree-check clean clean-cache help
 
 all: modules
 
@@ -78,6 +86,15 @@ torture: modules
 
 harness-selftest: modules
 	@$(kdir) $(S)/harness-selftest.sh "$$kdir"
+
+dkms-install:
+	@$(S)/dkms/install.sh
+
+dkms-check:
+	@$(kdir) $(S)/dkms-check.sh "$$kdir"
+
+intree-check: modules
+	@$(kdir) $(S)/intree-check.sh "$$kdir"
 
 kernel:
 	@$(S)/kdir.sh

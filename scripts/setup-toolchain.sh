@@ -8,7 +8,8 @@
 # Usage: scripts/setup-toolchain.sh [--check]
 #   --check   report missing pieces by name and exit 1, install nothing.
 # With KCONFIG=clang, LLVM 19 (clang-19, lld-19, llvm-19) is checked and
-# installed too, for the clang variant of the test kernel.
+# installed too, for the clang variant of the test kernel.  With WITH_DKMS=1,
+# Debian's dkms is checked and installed too (make dkms-check, dkms-install).
 #
 # The Rust compiler the kernel is built with is Debian's (/usr/bin/rustc),
 # pinned to one version for the whole set of rust-web packages and held, so
@@ -31,6 +32,10 @@ plain_pkgs=(linux-source-6.12 clang libclang-dev flex bison bc libelf-dev libssl
 # nothing else does, so it is installed only when that variant is asked for.
 if [ "${KCONFIG:-default}" = clang ]; then
 	plain_pkgs+=("clang$LLVM_SUFFIX" "lld$LLVM_SUFFIX" "llvm$LLVM_SUFFIX")
+fi
+# DKMS packaging (scripts/dkms/): only its own targets need it.
+if [ "${WITH_DKMS:-0}" = 1 ]; then
+	plain_pkgs+=(dkms)
 fi
 
 missing=()
