@@ -9,7 +9,8 @@
 #   3. rustfmt on the module code, checkpatch on the C code, Sphinx on the
 #      documentation (its console examples run in the guest in step 6),
 #      rustdoc on the markers crate; the kit (make install, the samples/kit
-#      modules built against it alone)
+#      modules built against it alone); on the default kernel, the DKMS and
+#      in-tree builds
 #   4. host tools under tools/: cargo fmt, clippy and test
 #   5. harness self-tests: a failing test, an oops and a timeout must each
 #      turn a VM run red (skipped with SKIP_HARNESS_SELFTEST=1)
@@ -135,6 +136,17 @@ fi
 # tests/67-kit.sh).
 "$here/check-kit.sh" "$kdir" "$tmp/kit" | tee "$tmp/kit.log"
 add_counts "$tmp/kit.log"
+
+# DKMS (dkms add/build/install/remove on private trees) and the in-tree
+# build (the tree as drivers/markers of the kernel source, on an overlay),
+# each module loaded in the VM.  Packaging, not kernel behaviour: on the
+# default kernel only.
+if [ "${KCONFIG:-default}" = default ]; then
+	"$here/dkms-check.sh" "$kdir" 2>&1 | tee "$tmp/dkms.log"
+	add_counts "$tmp/dkms.log"
+	"$here/intree-check.sh" "$kdir" 2>&1 | tee "$tmp/intree.log"
+	add_counts "$tmp/intree.log"
+fi
 
 # 4. Host tools.
 # The crates of tools/Cargo.lock (markctl's), from crates.io on a fresh
