@@ -339,8 +339,13 @@ static int markers_module_notify(struct notifier_block *nb,
 	return notifier_from_errno(markers_module_event(action, data));
 }
 
+/*
+ * Priority 2: before the kernel's trace events notifier (1), which registers
+ * the trace events markers.ko adds to a loading module (markers_events.c).
+ */
 static struct notifier_block markers_module_nb = {
 	.notifier_call = markers_module_notify,
+	.priority = 2,
 };
 
 /*
@@ -370,14 +375,19 @@ int markers_glue_init(void)
 	if (!markers_tr)
 		pr_warn("markers: no trace instance; the print probe is silent\n");
 
+	ret = markers_events_init();
+	if (ret)
+		goto out_tr;
 	/* The int3 handler first: a site can be patched only after COMING. */
 	ret = register_die_notifier(&markers_die_nb);
 	if (ret)
-		goto out_tr;
+		goto out_events;
 	ret = register_module_notifier(&markers_module_nb);
 	if (!ret)
 		return 0;
 	unregister_die_notifier(&markers_die_nb);
+out_events:
+	markers_events_exit();
 out_tr:
 	if (markers_tr) {
 		trace_array_put(markers_tr);
@@ -389,6 +399,7 @@ out_tr:
 void markers_glue_exit(void)
 {
 	unregister_module_notifier(&markers_module_nb);
+	markers_events_exit();
 	unregister_die_notifier(&markers_die_nb);
 	/* Wait for int3 handlers still running on another CPU. */
 	synchronize_rcu();

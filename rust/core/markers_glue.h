@@ -68,4 +68,13 @@ void markers_self_put(void);
 int markers_locked_down(void);
 bool markers_capable(void);
 
+/* Markers as trace events (markers_events.c). */
+int markers_events_init(void);
+void markers_events_exit(void);
+int markers_events_prepare(struct module *mod, const char *name, size_t nlen,
+			   const char *sig, size_t nargs, const char *format,
+			   size_t flen);
+int markers_events_commit(struct module *mod);
+void markers_events_abort(struct module *mod);
+
 #endif /* _MARKERS_GLUE_H */

@@ -35,6 +35,7 @@
 //! called with its own data (`-EIO`), and the caller must not free it.
 
 use core::cell::Cell;
+use core::ffi::{c_int, c_void};
 use core::sync::atomic::Ordering;
 
 use kernel::bindings;
@@ -402,16 +403,25 @@ impl Registry {
             self.forget(client);
             return Err(e);
         }
+        if let Err(e) = add_events(m, &client) {
+            self.forget(client);
+            return Err(e);
+        }
         // Capacity reserved: cannot fail.
         let _ = self.clients.push(client, GFP_KERNEL);
         if let Err(e) = self.republish() {
             // The published table never listed the new sites.
+            // SAFETY: the kernel has not seen the module's events yet (its
+            // notifier runs after ours).
+            unsafe { markers_events_abort(m.cast()) };
             let last = self.clients.len() - 1;
             let c = swap_remove(&mut self.clients, last);
             self.forget(c);
             return Err(e);
         }
         if let Err(e) = self.attach_new() {
+            // SAFETY: as above.
+            unsafe { markers_events_abort(m.cast()) };
             let last = self.clients.len() - 1;
             let c = swap_remove(&mut self.clients, last);
             self.retire(c);
@@ -688,6 +698,55 @@ impl Registry {
     pub(crate) fn nclients(&self) -> usize {
         self.clients.len()
     }
+}
+
+// The module is passed as `void *`: `bindings::module` holds types that are
+// not FFI-safe in the lint's eyes (zero-sized lockdep maps).
+extern "C" {
+    fn markers_events_prepare(
+        m: *mut c_void,
+        name: *const u8,
+        nlen: usize,
+        sig: *const u8,
+        nargs: usize,
+        format: *const u8,
+        flen: usize,
+    ) -> c_int;
+    fn markers_events_commit(m: *mut c_void) -> c_int;
+    fn markers_events_abort(m: *mut c_void);
+}
+
+/// Gives each marker of a loading module's sites a trace event, unless
+/// another module's event has it (`markers_events.c`): the events join the
+/// module's `trace_events`, which the kernel's trace notifier, running after
+/// ours, registers. Undone on failure.
+fn add_events(m: *mut bindings::module, client: &Client) -> Result {
+    for s in client.sites.iter() {
+        // SAFETY: the marker outlives its sites (`MarkedSite::marker`).
+        let mk = unsafe { &*s.marker };
+        let sig = mk.sig_str();
+        // SAFETY: `m` is the loading module; the slices are live for the
+        // call, which copies them.
+        let r = unsafe {
+            markers_events_prepare(
+                m.cast(),
+                mk.name.as_ptr(),
+                mk.name.len(),
+                sig.as_ptr(),
+                sig.len(),
+                mk.format.as_ptr(),
+                mk.format.len(),
+            )
+        };
+        if let Err(e) = kernel::error::to_result(r) {
+            // SAFETY: nothing of the module's events reached the kernel.
+            unsafe { markers_events_abort(m.cast()) };
+            return Err(e);
+        }
+    }
+    // SAFETY: `m` is the loading module, at MODULE_STATE_COMING; commit
+    // undoes its preparations itself when it fails.
+    kernel::error::to_result(unsafe { markers_events_commit(m.cast()) })
 }
 
 /// Creates the directory of each of a loading client's sites; on error the

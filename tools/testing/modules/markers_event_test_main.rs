@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Markers fired on demand, for the trace-event tests
+//! (`tools/testing/guest/tests/68-events.sh`): writing N to
+//! `/sys/kernel/debug/markers_event_test/fire` runs, for i = 0 .. N-1,
+//!
+//! - `ev_rx` with `len` = 64 * i (u32), `dev` = "even" or "odd" (C string),
+//!   `delta` = -i (i64) and `ok` = i % 3 == 0 (bool);
+//! - `ev_misc` with `tag` = "t" followed by i % 10 (string), `data` = the
+//!   bytes i, i + 1, i + 2 (bytes), `b` = i (u8), `s` = -i (i16), `p` =
+//!   0x1000 + i (pointer) and `z` = 2 * i (usize).
+//!
+//! The expected values of each event are derived from i alone, so a test
+//! can compare every recorded field.
+
+use core::ffi::c_int;
+
+use kernel::prelude::*;
+use markers::mark;
+
+module! {
+    type: EventTest,
+    name: "markers_event_test",
+    author: "The markers developers",
+    description: "Markers fired on demand, for the trace-event tests",
+    license: "GPL",
+}
+
+extern "C" {
+    fn markers_event_test_glue_init() -> c_int;
+    fn markers_event_test_glue_exit();
+}
+
+#[inline(never)]
+fn rx(i: u32) {
+    let dev = if i % 2 == 0 { c"even" } else { c"odd" };
+    mark!(
+        ev_rx,
+        "len={} dev={} delta={} ok={}",
+        64 * i,
+        dev,
+        -i64::from(i),
+        i % 3 == 0
+    );
+}
+
+#[inline(never)]
+fn misc(i: u32) {
+    const DIGITS: [&str; 10] = ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"];
+    // CAST: the tests fire fewer than 250 events; the bytes wrap otherwise.
+    let b = i as u8;
+    let data = [b, b.wrapping_add(1), b.wrapping_add(2)];
+    let p = (0x1000 + i as usize) as *const core::ffi::c_void;
+    mark!(
+        ev_misc,
+        "tag={} data={} b={} s={} p={} z={}",
+        DIGITS[(i % 10) as usize],
+        &data[..],
+        b,
+        // CAST: as above.
+        -(i as i16),
+        p,
+        2 * i as usize
+    );
+}
+
+/// Fires both markers `n` times (the debugfs file `fire`).
+#[no_mangle]
+pub extern "C" fn markers_event_test_fire(n: u32) {
+    for i in 0..n {
+        rx(i);
+        misc(i);
+    }
+}
+
+struct EventTest;
+
+impl kernel::Module for EventTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: undone in `drop`.
+        kernel::error::to_result(unsafe { markers_event_test_glue_init() })?;
+        Ok(EventTest)
+    }
+}
+
+impl Drop for EventTest {
+    fn drop(&mut self) {
+        // SAFETY: made in `init`.
+        unsafe { markers_event_test_glue_exit() };
+    }
+}
