@@ -26,13 +26,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 tarball=/usr/src/linux-source-6.12.tar.xz
 jobs=${JOBS:-$(($(nproc) + 1))}
 
-"$here/setup-toolchain.sh" >&2
-[ -r "$tarball" ] || die "$tarball missing: run scripts/setup-toolchain.sh"
-[ -f /usr/lib/x86_64-linux-gnu/libtraceevent.a ] ||
-	die "no libtraceevent.a: install libtraceevent-dev (scripts/setup-toolchain.sh)"
+pkg_version() {
+	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+		awk '$3 == "installed" { print $4 }' || true
+}
 
-kpkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-tepkg=$(dpkg-query -W -f='${Version}' libtraceevent-dev)
+# The key needs the packages' versions: install them first if need be.
+kpkg=$(pkg_version linux-source-6.12)
+tepkg=$(pkg_version libtraceevent-dev)
+if [ -z "$kpkg" ] || [ -z "$tepkg" ]; then
+	"$here/setup-toolchain.sh" >&2
+	kpkg=$(pkg_version linux-source-6.12)
+	tepkg=$(pkg_version libtraceevent-dev)
+fi
+[ -n "$kpkg" ] && [ -n "$tepkg" ] ||
+	die "linux-source-6.12 or libtraceevent-dev missing: run scripts/setup-toolchain.sh"
 key_src="$kpkg|libtraceevent $tepkg|$(sha256sum <"$0")"
 key=$(printf '%s' "$key_src" | sha256sum | cut -c1-16)
 dir=$MARKERS_CACHE/perf-$kpkg-$key
@@ -48,7 +56,11 @@ if [ -e "$dir/.markers-done" ]; then
 	exit 0
 fi
 
-info "building a static perf from linux-source $kpkg into $dir (about 5 minutes)"
+"$here/setup-toolchain.sh" >&2
+[ -r "$tarball" ] || die "$tarball missing: run scripts/setup-toolchain.sh"
+[ -f /usr/lib/x86_64-linux-gnu/libtraceevent.a ] ||
+	die "no libtraceevent.a: install libtraceevent-dev (scripts/setup-toolchain.sh)"
+info "building a static perf from linux-source $kpkg into $dir (about 3 minutes)"
 start=$(date +%s)
 rm -rf "$dir"
 mkdir -p "$dir/build"
