@@ -27,7 +27,10 @@ rust_pkgs=(rustc-web rust-web-src libstd-rust-web-dev "libstd-rust-web-$RUST_SER
 	   rust-web-clippy rustfmt-web)
 plain_pkgs=(linux-source-6.12 clang libclang-dev flex bison bc libelf-dev libssl-dev
 	    cpio qemu-system-x86 busybox-static make gcc python3 xz-utils
-	    binutils gawk libc6-dev file python3-docutils python3-sphinx)
+	    binutils gawk libc6-dev file python3-docutils python3-sphinx
+	    # The test VM's static perf (scripts/build-perf.sh): perf finds
+	    # libtraceevent through pkg-config and links its libtraceevent.a.
+	    pkg-config libtraceevent-dev)
 # The clang variant of the test kernel (KCONFIG=clang) needs Debian's LLVM 19;
 # nothing else does, so it is installed only when that variant is asked for.
 if [ "${KCONFIG:-default}" = clang ]; then

@@ -103,6 +103,9 @@ mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,root,etc,markers/modules,markers/ex
 cp "$busybox" "$stage/bin/busybox"
 # The operator's tool, static (the initramfs has no C library).
 cp "$("$here/build-tools.sh" markctl-static)" "$stage/bin/markctl"
+# perf, static too, built from the test kernel's own source
+# (scripts/build-perf.sh, cached): `perf record -e markers:<name>`.
+cp "$("$here/build-perf.sh")" "$stage/bin/perf"
 cp "$root/tools/testing/guest/init" "$stage/init"
 cp -r "$root/tools/testing/guest" "$stage/markers/testing"
 rm -f "$stage/markers/testing/init"
