@@ -48,6 +48,10 @@ SUBJECTS = [
     ("tracepoint_one_probe", "tracepoint, one empty probe (C)", "tracepoint_one_probe_insns"),
     ("tracepoint_three_probes", "tracepoint, three empty probes (C)",
      "tracepoint_three_probes_insns"),
+    ("event_marker", "mark!(u32, &CStr) recording through its trace event",
+     "event_marker_insns"),
+    ("event_trace_event", "kernel TRACE_EVENT (u32, string), same buffer (C)",
+     "event_trace_event_insns"),
     ("kprobe_hit", "int3 kprobe hit (pre + post handler)", "kprobe_hit_insns"),
     ("print_probe", "mark! with the built-in print probe", None),
 ]
@@ -318,6 +322,11 @@ def main():
             continue
         spread = "" if r["min"] == r["max"] else f"  ({fmt(r['min'])}..{fmt(r['max'])})"
         print(f"  {label:48} {fmt(r['insns']):>9} {r['baseline']:>11} {r['reps']:>5}{spread}")
+    ev, te = subj.get("event_marker"), subj.get("event_trace_event")
+    if ev and te:
+        verdict = "not more" if ev["insns"] <= te["insns"] else "MORE"
+        print(f"  trace event: a marker's costs {fmt(ev['insns'])} instructions per hit, "
+              f"a kernel TRACE_EVENT {fmt(te['insns'])}: {verdict}")
     if toggles:
         print()
         print("Toggle cost under plain TCG: markers against as many static keys "

@@ -136,7 +136,7 @@ static const char *mev_kind_type(char k)
 static const char *mev_kind_conv(char k)
 {
 	switch (k) {
-	case 'b': case 'h': case 's': case 'i':
+	case 'h': case 's': case 'i':
 		return "%d";
 	case 'H': case 'S': case 'I':
 		return "%u";
@@ -342,6 +342,9 @@ static void mev_fmt_args(struct mev_fmt *p)
 			n = snprintf(tmp, sizeof(tmp), ", __get_str(%s)", f);
 		else if (k == 'p')
 			n = snprintf(tmp, sizeof(tmp), ", (unsigned long)REC->%s", f);
+		else if (k == 'b')
+			n = snprintf(tmp, sizeof(tmp),
+				     ", REC->%s ? \"true\" : \"false\"", f);
 		else
 			n = snprintf(tmp, sizeof(tmp), ", REC->%s", f);
 		mev_put(p, tmp, n);

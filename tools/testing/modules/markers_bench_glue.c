@@ -95,6 +95,30 @@ void markers_bench_tp_loop(u64 n)
 }
 
 /*
+ * A kernel trace event with the fields of the marker bench_ev (a u32 and a
+ * string), beside that marker's own trace event: both record to the top
+ * trace instance's ring buffer.
+ */
+#define CREATE_TRACE_POINTS
+#include "markers_bench_trace.h"
+
+void markers_bench_ev_loop(u64 n)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++) {
+		OPTIMIZER_HIDE_VAR(i);
+		trace_markers_bench_ev(i, "bench0");
+	}
+}
+
+/* Enables (1) or disables (0) a trace event of the top trace instance. */
+int markers_bench_event_set(const char *system, const char *event, int set)
+{
+	return trace_set_clr_event(system, event, set);
+}
+
+/*
  * The kprobe's loop: the empty loop with its increment written out, so that
  * the instruction has a name to probe.  It is an ordinary ALU instruction,
  * copied out of line and single-stepped by a second int3 (not emulated).

@@ -17,6 +17,8 @@ extern bool markers_bench_toggle;
 void markers_bench_c_empty(u64 n);
 void markers_bench_key_loop(u64 n);
 void markers_bench_tp_loop(u64 n);
+void markers_bench_ev_loop(u64 n);
+int markers_bench_event_set(const char *system, const char *event, int set);
 void markers_bench_kp_loop(u64 n);
 
 /* Kernel baselines: a tracepoint's probes, an int3 kprobe. */

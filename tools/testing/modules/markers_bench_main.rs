@@ -59,6 +59,12 @@ mod glue {
         pub(crate) fn markers_bench_c_empty(n: u64);
         pub(crate) fn markers_bench_key_loop(n: u64);
         pub(crate) fn markers_bench_tp_loop(n: u64);
+        pub(crate) fn markers_bench_ev_loop(n: u64);
+        pub(crate) fn markers_bench_event_set(
+            system: *const c_char,
+            event: *const c_char,
+            set: c_int,
+        ) -> c_int;
         pub(crate) fn markers_bench_kp_loop(n: u64);
 
         pub(crate) fn markers_bench_tp_attach(nprobes: c_uint) -> c_int;
@@ -247,6 +253,26 @@ fn tp_loop(n: u64) {
     unsafe { glue::markers_bench_tp_loop(n) }
 }
 
+fn ev_trace_event_loop(n: u64) {
+    // SAFETY: a plain loop.
+    unsafe { glue::markers_bench_ev_loop(n) }
+}
+
+fn ev_marker_loop(n: u64) {
+    for i in 0..n {
+        // CAST: the length wraps; both loops pass the same values.
+        mark!(bench_ev, "len={} dev={}", black_box(i) as u32, c"bench0");
+    }
+}
+
+/// Enables or disables the trace event `system:event` (top instance).
+fn event_set(system: &CStr, event: &CStr, on: bool) -> Result {
+    // SAFETY: NUL-terminated names.
+    kernel::error::to_result(unsafe {
+        glue::markers_bench_event_set(system.as_ptr(), event.as_ptr(), c_int::from(on))
+    })
+}
+
 fn kp_loop(n: u64) {
     // SAFETY: a plain loop.
     unsafe { glue::markers_bench_kp_loop(n) }
@@ -422,6 +448,27 @@ fn instructions(m: &Meter) -> Result {
         // SAFETY: the probes attached above.
         unsafe { glue::markers_bench_tp_detach(n) };
     }
+
+    // A marker recording through its trace event, beside a kernel trace
+    // event with the same fields, to the same ring buffer.
+    event_set(c"markers", c"bench_ev", true)?;
+    m.subject(
+        "event_marker",
+        ev_marker_loop,
+        "rust_empty",
+        rust_empty,
+        m.slow_iters,
+    );
+    event_set(c"markers", c"bench_ev", false)?;
+    event_set(c"markers_bench", c"markers_bench_ev", true)?;
+    m.subject(
+        "event_trace_event",
+        ev_trace_event_loop,
+        "c_empty",
+        c_empty,
+        m.slow_iters,
+    );
+    event_set(c"markers_bench", c"markers_bench_ev", false)?;
 
     // The probed loop, unprobed, is the kprobe's baseline.
     let n = m.slow_iters;

@@ -7,9 +7,7 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 
-void markers_event_test_fire(u32 n);
-int markers_event_test_glue_init(void);
-void markers_event_test_glue_exit(void);
+#include "markers_event_test_glue.h"
 
 static struct dentry *dir;
 

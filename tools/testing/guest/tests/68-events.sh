@@ -105,7 +105,7 @@ field:void * p;	offset:24;	size:8;	signed:0;
 field:unsigned long z;	offset:32;	size:8;	signed:0;'
 ktap_check "ev_misc's fields: strings, bytes, u8, s16, a pointer, usize" same_fields ev_misc "$want"
 ktap_check "print fmt follows the marker's format" \
-	grep -qF 'print fmt: "len=%u dev=%s delta=%lld ok=%d", REC->len, __get_str(dev), REC->delta, REC->ok' $ev/ev_rx/format
+	grep -qF 'print fmt: "len=%u dev=%s delta=%lld ok=%s", REC->len, __get_str(dev), REC->delta, REC->ok ? "true" : "false"' $ev/ev_rx/format
 
 echo >$t/trace
 enable_both 1
