@@ -51,6 +51,16 @@
 #define MEV_ARGS_MAX	12
 #define MEV_NAME_MAX	63
 #define MEV_FIELD_MAX	24
+/* The longest dynamic field a __data_loc can describe here. */
+#define MEV_DYN_MAX	0x7fff
+
+/* How an argument is stored in an entry. */
+enum mev_op {
+	MEV_OP_8, MEV_OP_4, MEV_OP_2, MEV_OP_1,	/* integers, by size */
+	MEV_OP_CSTR,				/* c: copied with its NUL */
+	MEV_OP_STR,				/* t: copied, NUL added */
+	MEV_OP_BYTES,				/* y: copied */
+};
 
 struct markers_event {
 	struct list_head list;
@@ -69,6 +79,9 @@ struct markers_event {
 	char field[MEV_ARGS_MAX][MEV_FIELD_MAX];
 	u16 off[MEV_ARGS_MAX];
 	u16 size[MEV_ARGS_MAX];
+	u8 op[MEV_ARGS_MAX];
+	/* Bit i: argument i is stored after the fixed part (c, t, y). */
+	u16 dynmask;
 	/* Size of the fixed part of an entry (header and fields). */
 	unsigned int fixed;
 };
@@ -104,6 +117,28 @@ static unsigned int mev_kind_size(char k)
 		return 4;
 	default:
 		return 8;
+	}
+}
+
+static enum mev_op mev_kind_op(char k)
+{
+	switch (k) {
+	case 'c':
+		return MEV_OP_CSTR;
+	case 't':
+		return MEV_OP_STR;
+	case 'y':
+		return MEV_OP_BYTES;
+	}
+	switch (mev_kind_size(k)) {
+	case 1:
+		return MEV_OP_1;
+	case 2:
+		return MEV_OP_2;
+	case 4:
+		return MEV_OP_4;
+	default:
+		return MEV_OP_8;
 	}
 }
 
@@ -248,6 +283,9 @@ static void mev_layout(struct markers_event *ev)
 		off = ALIGN(off, size);
 		ev->off[i] = off;
 		ev->size[i] = size;
+		ev->op[i] = mev_kind_op(ev->sig[i]);
+		if (mev_dynamic(ev->sig[i]))
+			ev->dynmask |= BIT(i);
 		off += size;
 	}
 	ev->fixed = off;
@@ -492,79 +530,82 @@ static struct trace_event_functions mev_funcs = {
 };
 
 /*
- * Recording.  @a holds the probe's arguments (struct markers_probe ABI).
+ * Recording.  @a holds the probe's @n arguments (struct markers_probe ABI);
+ * @n is the probe's arity, a constant where these are inlined, so the loops
+ * below unroll into one store per field, as a TRACE_EVENT's assignment.
  * Dynamic data (strings, bytes) is copied after the fixed part; a string
  * longer than what a __data_loc can say is cut.
  */
-static unsigned int mev_dyn_len(char k, u64 a)
-{
-	const struct markers_span *sp;
-
-	if (k == 'c')
-		return min_t(size_t, strlen(markers_arg_str(a)) + 1, 0x7fff);
-	sp = markers_arg_span(a);
-	return min_t(size_t, sp->len + (k == 't'), 0x7fff);
-}
-
-static unsigned int mev_entry_size(const struct markers_event *ev, const u64 *a,
-				   u16 *dlen)
+static __always_inline unsigned int mev_entry_size(const struct markers_event *ev,
+						   const u64 *a, unsigned int n,
+						   u16 *dlen)
 {
 	unsigned int size = ev->fixed, i;
+	size_t len;
 
-	for (i = 0; i < ev->nargs; i++) {
-		if (mev_dynamic(ev->sig[i])) {
-			dlen[i] = mev_dyn_len(ev->sig[i], a[i]);
-			size += dlen[i];
-		}
+#pragma GCC unroll 12
+	for (i = 0; i < n; i++) {
+		if (!(ev->dynmask & BIT(i)))
+			continue;
+		if (ev->op[i] == MEV_OP_CSTR)
+			len = strlen(markers_arg_str(a[i])) + 1;
+		else
+			len = markers_arg_span(a[i])->len + (ev->op[i] == MEV_OP_STR);
+		dlen[i] = min_t(size_t, len, MEV_DYN_MAX);
+		size += dlen[i];
 	}
 	return size;
 }
 
-static void mev_fill(const struct markers_event *ev, void *e, const u64 *a,
-		     const u16 *dlen)
+static __always_inline void mev_fill(const struct markers_event *ev, void *e,
+				     const u64 *a, unsigned int n,
+				     const u16 *dlen)
 {
 	unsigned int i, dyn = ev->fixed;
 
-	for (i = 0; i < ev->nargs; i++) {
+#pragma GCC unroll 12
+	for (i = 0; i < n; i++) {
 		void *f = e + ev->off[i];
-		char k = ev->sig[i];
 
-		switch (ev->size[i]) {
-		case 1:
-			*(u8 *)f = a[i];
-			continue;
-		case 2:
-			*(u16 *)f = a[i];
-			continue;
-		case 8:
-			*(u64 *)f = a[i];
+		if (!(ev->dynmask & BIT(i))) {
+			switch (ev->op[i]) {
+			case MEV_OP_8:
+				*(u64 *)f = a[i];
+				break;
+			case MEV_OP_4:
+				*(u32 *)f = a[i];
+				break;
+			case MEV_OP_2:
+				*(u16 *)f = a[i];
+				break;
+			default:
+				*(u8 *)f = a[i];
+				break;
+			}
 			continue;
 		}
-		if (!mev_dynamic(k)) {
-			*(u32 *)f = a[i];
-			continue;
-		}
-		*(u32 *)f = dyn | (u32)dlen[i] << 16;
-		if (k == 'c') {
-			memcpy(e + dyn, markers_arg_str(a[i]), dlen[i] - 1);
+		if (ev->op[i] == MEV_OP_CSTR) {
+			/* With its NUL, unless cut. */
+			memcpy(e + dyn, markers_arg_str(a[i]), dlen[i]);
+			if (unlikely(dlen[i] == MEV_DYN_MAX))
+				((char *)e)[dyn + dlen[i] - 1] = '\0';
+		} else if (ev->op[i] == MEV_OP_STR) {
+			memcpy(e + dyn, markers_arg_span(a[i])->ptr, dlen[i] - 1);
 			((char *)e)[dyn + dlen[i] - 1] = '\0';
 		} else {
-			const struct markers_span *sp = markers_arg_span(a[i]);
-			unsigned int n = dlen[i] - (k == 't');
-
-			memcpy(e + dyn, sp->ptr, n);
-			if (k == 't')
-				((char *)e)[dyn + n] = '\0';
+			memcpy(e + dyn, markers_arg_span(a[i])->ptr, dlen[i]);
 		}
+		*(u32 *)f = dyn | (u32)dlen[i] << 16;
 		dyn += dlen[i];
 	}
 }
 
-static void mev_record(struct trace_event_file *file, const u64 *a)
+static __always_inline void mev_record(struct trace_event_file *file,
+				       const u64 *a, unsigned int n, u16 *dlen)
 {
-	const struct markers_event *ev = file->event_call->data;
+	const struct markers_event *ev =
+		container_of(file->event_call, struct markers_event, call);
 	struct trace_event_buffer fbuffer;
-	u16 dlen[MEV_ARGS_MAX];
 	void *e;
 
 	/* As a tracepoint calls its probes: trace_event_buffer_reserve()
@@ -573,22 +614,24 @@ static void mev_record(struct trace_event_file *file, const u64 *a)
 	preempt_disable_notrace();
 	if (trace_trigger_soft_disabled(file))
 		goto out;
-	e = trace_event_buffer_reserve(&fbuffer, file, mev_entry_size(ev, a, dlen));
+	e = trace_event_buffer_reserve(&fbuffer, file,
+				       mev_entry_size(ev, a, n, dlen));
 	if (!e)
 		goto out;
-	mev_fill(ev, e, a, dlen);
+	mev_fill(ev, e, a, n, dlen);
 	trace_event_buffer_commit(&fbuffer);
 out:
 	preempt_enable_notrace();
 }
 
 #ifdef CONFIG_PERF_EVENTS
-static void mev_perf(struct trace_event_call *call, const u64 *a)
+static __always_inline void mev_perf(struct trace_event_call *call,
+				     const u64 *a, unsigned int n, u16 *dlen)
 {
-	const struct markers_event *ev = call->data;
+	const struct markers_event *ev =
+		container_of(call, struct markers_event, call);
 	struct hlist_head *head;
 	struct pt_regs *regs;
-	u16 dlen[MEV_ARGS_MAX];
 	unsigned int size;
 	int rctx;
 	void *e;
@@ -597,20 +640,21 @@ static void mev_perf(struct trace_event_call *call, const u64 *a)
 	head = this_cpu_ptr(call->perf_events);
 	if (!bpf_prog_array_valid(call) && hlist_empty(head))
 		goto out;
-	size = mev_entry_size(ev, a, dlen);
+	size = mev_entry_size(ev, a, n, dlen);
 	/* perf's raw record: a u32 size, then the entry, u64-aligned. */
 	size = ALIGN(size + sizeof(u32), sizeof(u64)) - sizeof(u32);
 	e = perf_trace_buf_alloc(size, &regs, &rctx);
 	if (!e)
 		goto out;
 	perf_fetch_caller_regs(regs);
-	mev_fill(ev, e, a, dlen);
+	mev_fill(ev, e, a, n, dlen);
 	perf_trace_run_bpf_submit(e, size, rctx, call, 1, regs, head, NULL);
 out:
 	preempt_enable_notrace();
 }
 #else
-static void mev_perf(struct trace_event_call *call, const u64 *a)
+static __always_inline void mev_perf(struct trace_event_call *call,
+				     const u64 *a, unsigned int n, u16 *dlen)
 {
 }
 #endif
@@ -619,21 +663,26 @@ static void mev_perf(struct trace_event_call *call, const u64 *a)
  * The probes, one per arity (kCFI checks a probe's type against its
  * marker's arity): they gather their arguments and record.
  */
-/* mev_trace_<n>() and mev_perf_<n>(): PARAMS, then the arguments. */
+/*
+ * mev_trace_<n>() and mev_perf_<n>(): PARAMS, then the arguments.  dlen,
+ * the lengths of the dynamic fields, is written before it is read.
+ */
 #define MEV_TRACE_PROBE(n, params, ...)					\
 static void mev_trace_##n params					\
 {									\
 	const u64 a[] = { __VA_ARGS__ };				\
+	u16 dlen[ARRAY_SIZE(a)] __uninitialized;			\
 									\
-	mev_record(data, a);						\
+	mev_record(data, a, n, dlen);					\
 }
 
 #define MEV_PERF_PROBE(n, params, ...)					\
 static void mev_perf_##n params						\
 {									\
 	const u64 a[] = { __VA_ARGS__ };				\
+	u16 dlen[ARRAY_SIZE(a)] __uninitialized;			\
 									\
-	mev_perf(data, a);						\
+	mev_perf(data, a, n, dlen);					\
 }
 
 MEV_TRACE_PROBE(0, (void *data), 0)
