@@ -668,7 +668,7 @@ static __always_inline void mev_perf(struct trace_event_call *call,
  * the lengths of the dynamic fields, is written before it is read.
  */
 #define MEV_TRACE_PROBE(n, params, ...)					\
-static void mev_trace_##n params					\
+static notrace void mev_trace_##n params				\
 {									\
 	const u64 a[] = { __VA_ARGS__ };				\
 	u16 dlen[ARRAY_SIZE(a)] __uninitialized;			\
@@ -677,7 +677,7 @@ static void mev_trace_##n params					\
 }
 
 #define MEV_PERF_PROBE(n, params, ...)					\
-static void mev_perf_##n params						\
+static notrace void mev_perf_##n params					\
 {									\
 	const u64 a[] = { __VA_ARGS__ };				\
 	u16 dlen[ARRAY_SIZE(a)] __uninitialized;			\
