@@ -51,8 +51,12 @@
 #define MEV_ARGS_MAX	12
 #define MEV_NAME_MAX	63
 #define MEV_FIELD_MAX	24
-/* The longest dynamic field a __data_loc can describe here. */
-#define MEV_DYN_MAX	0x7fff
+/*
+ * The bytes the dynamic fields of one entry share: an entry must fit a ring
+ * buffer page and perf's PERF_MAX_TRACE_SIZE (a larger one is dropped, and
+ * perf warns).  Longer strings and byte slices are cut.
+ */
+#define MEV_DYN_BUDGET	3072
 
 /* How an argument is stored in an entry. */
 enum mev_op {
@@ -540,7 +544,7 @@ static __always_inline unsigned int mev_entry_size(const struct markers_event *e
 						   const u64 *a, unsigned int n,
 						   u16 *dlen)
 {
-	unsigned int size = ev->fixed, i;
+	unsigned int size = ev->fixed, budget = MEV_DYN_BUDGET, i;
 	size_t len;
 
 #pragma GCC unroll 12
@@ -551,8 +555,12 @@ static __always_inline unsigned int mev_entry_size(const struct markers_event *e
 			len = strlen(markers_arg_str(a[i])) + 1;
 		else
 			len = markers_arg_span(a[i])->len + (ev->op[i] == MEV_OP_STR);
-		dlen[i] = min_t(size_t, len, MEV_DYN_MAX);
-		size += dlen[i];
+		/* A string keeps at least its NUL. */
+		if (unlikely(len > budget))
+			len = max(budget, 1U);
+		budget -= min_t(unsigned int, len, budget);
+		dlen[i] = len;
+		size += len;
 	}
 	return size;
 }
@@ -585,10 +593,9 @@ static __always_inline void mev_fill(const struct markers_event *ev, void *e,
 			continue;
 		}
 		if (ev->op[i] == MEV_OP_CSTR) {
-			/* With its NUL, unless cut. */
+			/* The NUL is stored again: the copy may be cut. */
 			memcpy(e + dyn, markers_arg_str(a[i]), dlen[i]);
-			if (unlikely(dlen[i] == MEV_DYN_MAX))
-				((char *)e)[dyn + dlen[i] - 1] = '\0';
+			((char *)e)[dyn + dlen[i] - 1] = '\0';
 		} else if (ev->op[i] == MEV_OP_STR) {
 			memcpy(e + dyn, markers_arg_span(a[i])->ptr, dlen[i] - 1);
 			((char *)e)[dyn + dlen[i] - 1] = '\0';

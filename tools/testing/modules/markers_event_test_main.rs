@@ -10,6 +10,9 @@
 //!   bytes i, i + 1, i + 2 (bytes), `b` = i (u8), `s` = -i (i16), `p` =
 //!   0x1000 + i (pointer) and `z` = 2 * i (usize).
 //!
+//! and then once `ev_big` with a string of 5,000 `x` and 5,000 bytes 0x5a,
+//! more than an entry holds (they are cut).
+//!
 //! The expected values of each event are derived from i alone, so a test
 //! can compare every recorded field.
 
@@ -64,13 +67,26 @@ fn misc(i: u32) {
     );
 }
 
-/// Fires both markers `n` times (the debugfs file `fire`).
+/// 5,000 bytes, for `ev_big`.
+static BIG_STR: [u8; 5000] = [b'x'; 5000];
+static BIG_BYTES: [u8; 5000] = [0x5a; 5000];
+
+#[inline(never)]
+fn big() {
+    // The bytes are ASCII: a valid `str`.
+    let s = core::str::from_utf8(&BIG_STR).unwrap_or("");
+    mark!(ev_big, "s={} b={}", s, &BIG_BYTES[..]);
+}
+
+/// Fires `ev_rx` and `ev_misc` `n` times, then `ev_big` once (the debugfs
+/// file `fire`).
 #[no_mangle]
 pub extern "C" fn markers_event_test_fire(n: u32) {
     for i in 0..n {
         rx(i);
         misc(i);
     }
+    big();
 }
 
 struct EventTest;

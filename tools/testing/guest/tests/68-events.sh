@@ -86,7 +86,7 @@ is() {
 states() { echo "$(marker_state ev_rx) $(marker_state ev_misc)"; }
 enable_both() { echo "$1" >$ev/ev_rx/enable && echo "$1" >$ev/ev_misc/enable; }
 
-ktap_begin 18
+ktap_begin 20
 insmod $m/markers.ko
 ktap_check "the module with markers loads" insmod $m/markers_event_test.ko
 ktap_check "events/markers/ev_rx and ev_misc appear, each with an id" \
@@ -157,6 +157,21 @@ else
 	ktap_result 0 "perf script prints the events # SKIP no perf in the guest"
 	ktap_result 0 "perf's probe is gone after the run # SKIP no perf in the guest"
 fi
+
+# ev_big: a 5,000-byte string and 5,000 bytes; the dynamic fields of an
+# entry share 3,072 bytes: the string keeps 3,071 and its NUL, the bytes 1.
+echo 1 >$ev/ev_big/enable
+echo >$t/trace
+echo 0 >$fire
+big_lens() { recorded ev_big | awk '{ sub(/^s=/, "", $1); sub(/^b=/, "", $2); print length($1), $2 }'; }
+ktap_check "a string and bytes longer than an entry holds are cut, not dropped" is "3071 5a" big_lens
+if command -v perf >/dev/null; then
+	ktap_check "perf records the cut event too (no warning)" \
+		perf record -q -e markers:ev_big -a -o /tmp/big.data -- sh -c "echo 0 > $fire"
+else
+	ktap_result 0 "perf records the cut event too # SKIP no perf in the guest"
+fi
+echo 0 >$ev/ev_big/enable
 
 ktap_check "the events go with the module" sh -c "rmmod markers_event_test && ! test -e $ev/ev_rx && ! test -e $ev/ev_misc"
 ktap_check "and come back when it loads again" sh -c "insmod $m/markers_event_test.ko && test -e $ev/ev_rx/format"
