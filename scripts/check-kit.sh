@@ -20,20 +20,8 @@ root=$(dirname "$here")
 kdir=${1:?usage: check-kit.sh KDIR [OUTDIR]}
 out=${2:-}
 
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-check() { # NAME LOG STATUS
-	if [ "$3" = 0 ]; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		sed 's/^/# /' "$2"
-		echo "not ok - $1"
-		failed=$((failed + 1))
-	fi
-}
 
 # The kernel's compiler, and one that is not: the first rustc on PATH if it
 # differs (rustup's, here), or else a stand-in that reports another version
@@ -73,7 +61,7 @@ for f in "$work/stage/lib/modules/$release/updates/markers.ko" "$kit/markers.mk"
 	"$kit/include/linux/markers.h" "$work/stage/usr/bin/markctl"; do
 	[ -f "$f" ] || { echo "missing: $f" >>"$work/install.log"; rc=1; }
 done
-check "make install DESTDIR= installs markers.ko, markctl and the kit" "$work/install.log" $rc
+result $rc "make install DESTDIR= installs markers.ko, markctl and the kit" "$work/install.log"
 
 # 2. The samples, with '$other' first on PATH.
 cp -r "$root/samples/kit" "$work/samples"
@@ -90,8 +78,7 @@ if grep -Ei 'warning[:[]' "$work/samples.log" >/dev/null; then
 	echo "the build printed warnings" >>"$work/samples.log"
 	rc=1
 fi
-check "samples/kit build against the installed kit alone, with '$other' first on PATH" \
-	"$work/samples.log" $rc
+result $rc "samples/kit build against the installed kit alone, with '$other' first on PATH" "$work/samples.log"
 if [ $rc = 0 ] && [ -n "$out" ]; then
 	mkdir -p "$out"
 	cp "$work"/samples/*/*.ko "$out/"
@@ -105,8 +92,7 @@ if readelf -S "$work/samples/rust/markers_kit_tracer.ko" 2>>"$work/sites.log" | 
 	echo "markers_kit_tracer.ko has a __markers section" >>"$work/sites.log"
 	rc=1
 fi
-check "the kit sample's sites are 5-byte NOPs; a module without sites gets no __markers section" \
-	"$work/sites.log" $rc
+result $rc "the kit sample's sites are 5-byte NOPs; a module without sites gets no __markers section" "$work/sites.log"
 
 # 4. A composite module, with the same fragment.
 mkdir -p "$work/composite"
@@ -119,8 +105,7 @@ KB
 usermake "$work/composite" modules >"$work/composite.log" 2>&1 &&
 	python3 "$here/check-sites.py" --quiet "$work/composite/markers_kit_sample.ko" \
 		>>"$work/composite.log" 2>&1
-check "a composite module builds with three lines (and its sites are NOPs)" \
-	"$work/composite.log" $?
+result $? "a composite module builds with three lines (and its sites are NOPs)" "$work/composite.log"
 
 # 5. RUSTC given, and wrong: one line naming both compilers, nothing built.
 cp -r "$root/samples/kit/rust" "$work/wrong"
@@ -131,7 +116,6 @@ fi
 grep -q "\*\*\* markers: kernel $release was built by '$kernel_rustc' but RUSTC=$work/fake/rustc is 'rustc 1.0.0 (stand-in for another toolchain)': build with RUSTC=/usr/bin/rustc" \
 	"$work/wrong.log" || rc=1
 ! ls "$work"/wrong/*.o >/dev/null 2>&1 || rc=1
-check "a wrong RUSTC stops the build with one line naming both compilers" "$work/wrong.log" $rc
+result $rc "a wrong RUSTC stops the build with one line naming both compilers" "$work/wrong.log"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

@@ -32,17 +32,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 cd "$root" || exit 1
 
-passed=0
-failed=0
-result() { # STATUS NAME
-	if [ "$1" = 0 ]; then
-		echo "ok - $2"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $2"
-		failed=$((failed + 1))
-	fi
-}
 # Add "N passed, M failed" counts from a step's last summary line.
 add_counts() { # FILE
 	local line p f
@@ -53,8 +42,7 @@ add_counts() { # FILE
 	failed=$((failed + ${f:-1}))
 }
 finish() {
-	echo "$passed passed, $failed failed"
-	[ $failed = 0 ]
+	summary
 	exit
 }
 tmp=$(mktemp -d)

@@ -18,19 +18,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(dirname "$here")
 
-passed=0
-failed=0
-result() { # STATUS DESCRIPTION [LOG]
-	if [ "$1" = 0 ]; then
-		echo "ok - $2"
-		passed=$((passed + 1))
-	else
-		[ -z "${3:-}" ] || [ ! -f "$3" ] || tail -40 "$3" | sed 's/^/# /'
-		echo "not ok - $2"
-		failed=$((failed + 1))
-	fi
-}
-
 # --- Inside the private mount namespace --------------------------------------
 if [ "${1:-}" = --inside ]; then
 	kdir=$2 work=$3 rel=$4
@@ -130,10 +117,7 @@ snapshot() {
 }
 snapshot >"$work/before"
 
-unshare --mount --propagation private "$0" --inside "$kdir" "$work" "$rel"
-read -r p f <"$work/counts" 2>/dev/null || { p=0 f=1; echo "not ok - the checks in the private namespace did not finish"; }
-passed=$((passed + p))
-failed=$((failed + f))
+private_checks "$work/counts" "$0" --inside "$kdir" "$work" "$rel"
 
 snapshot >"$work/after"
 diff "$work/before" "$work/after" >"$work/snapshot.diff"
@@ -150,9 +134,7 @@ elif [ -f "$work/out/markers.ko" ]; then
 	[ $rc = 0 ] && echo "$out" | grep -q '^markers '
 	result $? "the DKMS-built markers.ko loads in the test VM (/sys/kernel/markers: $(echo "$out" | grep -v '^markers ' | tr '\n' ' '))" "$work/vm.log"
 else
-	echo "not ok - no installed markers.ko to load in the VM"
-	failed=$((failed + 1))
+	result 1 "no installed markers.ko to load in the VM"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

@@ -16,8 +16,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 kdir=${1:?usage: harness-selftest.sh KDIR}
 
-passed=0
-failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -27,14 +25,9 @@ expect_red() {
 	HARNESS_SELFTEST=$case MARKERS_LOGDIR=${MARKERS_LOGDIR:-$(dirname "$here")/.vm}/selftest-$case \
 		"$here/vm.sh" test "$kdir" >"$log" 2>&1
 	local rc=$?
-	if [ $rc != 0 ] && grep -E -q "$reason" "$log"; then
-		echo "ok - harness turns a run red on: $case"
-		passed=$((passed + 1))
-	else
-		echo "not ok - harness turns a run red on: $case (exit $rc, expected /$reason/)"
-		sed 's/^/# /' "$log"
-		failed=$((failed + 1))
-	fi
+	[ $rc != 0 ] && grep -E -q "$reason" "$log"
+	result $? "harness turns a run red on: $case" "$log" ||
+		echo "# (exit $rc, expected /$reason/)"
 }
 
 expect_red fail '^not ok harness_selftest_failing_test'
@@ -56,5 +49,4 @@ if [ "${KCONFIG:-default}" = clang ]; then
 	expect_red kasan '^not ok harness: splat at line [0-9]+: .*BUG: KASAN: slab-out-of-bounds'
 	expect_red cfi '^not ok harness: splat at line [0-9]+: .*CFI failure at'
 fi
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

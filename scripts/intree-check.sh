@@ -25,19 +25,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(dirname "$here")
 
-passed=0
-failed=0
-result() { # STATUS DESCRIPTION [LOG]
-	if [ "$1" = 0 ]; then
-		echo "ok - $2"
-		passed=$((passed + 1))
-	else
-		[ -z "${3:-}" ] || [ ! -f "$3" ] || tail -40 "$3" | sed 's/^/# /'
-		echo "not ok - $2"
-		failed=$((failed + 1))
-	fi
-}
-
 # --- Inside the private mount namespace --------------------------------------
 if [ "${1:-}" = --inside ]; then
 	kdir=$2 work=$3
@@ -117,10 +104,7 @@ if [ "${KEEP:-}" = 1 ]; then info "keeping $work"; else trap 'rm -rf "$work"' EX
 touch "$work/stamp"
 info "in-tree build in an overlay over $kdir"
 
-unshare --mount --propagation private "$0" --inside "$kdir" "$work"
-read -r p f <"$work/counts" 2>/dev/null || { p=0 f=1; echo "not ok - the checks in the private namespace did not finish"; }
-passed=$((passed + p))
-failed=$((failed + f))
+private_checks "$work/counts" "$0" --inside "$kdir" "$work"
 
 changed=$(find "$kdir" -newer "$work/stamp" -print -quit 2>/dev/null)
 [ -z "$changed" ] && [ ! -e "$kdir/drivers/markers" ]
@@ -137,9 +121,7 @@ elif [ -f "$work/out/markers.ko" ] && [ -f "$work/out/markers_sample.ko" ]; then
 	[ $rc = 0 ] && echo "$out" | grep -q sample_tick
 	result $? "the in-tree markers.ko and markers_sample.ko load in the test VM (/sys/kernel/markers: $(echo "$out" | tail -1))" "$work/vm.log"
 else
-	echo "not ok - no in-tree markers.ko and markers_sample.ko to load in the VM"
-	failed=$((failed + 1))
+	result 1 "no in-tree markers.ko and markers_sample.ko to load in the VM"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

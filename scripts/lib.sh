@@ -41,6 +41,40 @@ kmake_vars() {
 	KMAKE_VARS+=("${KLLVM_VARS[@]}")
 }
 
+# KTAP-style results of the host-side checks (make check's steps and the
+# check scripts).  result STATUS NAME [LOG]: "ok - NAME" when STATUS is 0,
+# else the LOG's last lines as diagnostics and "not ok - NAME"; counted in
+# passed and failed.  summary: "N passed, N failed"; true when none failed.
+passed=0
+failed=0
+result() {
+	if [ "$1" = 0 ]; then
+		echo "ok - $2"
+		passed=$((passed + 1))
+	else
+		[ -z "${3:-}" ] || [ ! -f "$3" ] || tail -n 80 "$3" | sed 's/^/# /'
+		echo "not ok - $2"
+		failed=$((failed + 1))
+	fi
+}
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+# private_checks COUNTS CMD...: run CMD, checks that must not touch the host
+# (dkms-check.sh, intree-check.sh), in a private mount namespace; CMD writes
+# its "passed failed" to the file COUNTS, which are added here.
+private_checks() {
+	local counts=$1 p f
+	shift
+	unshare --mount --propagation private "$@"
+	read -r p f <"$counts" 2>/dev/null ||
+		{ p=0 f=1; echo "not ok - the checks in the private namespace did not finish"; }
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 info() { echo "markers: $*" >&2; }
 warn() { echo "markers: warning: $*" >&2; }
 die() { echo "markers: error: $*" >&2; exit 1; }
