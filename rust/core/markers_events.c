@@ -81,11 +81,14 @@ struct markers_event {
 	char *print_fmt;
 	/* Each argument's field: name, offset in the entry, size. */
 	char field[MEV_ARGS_MAX][MEV_FIELD_MAX];
+	const struct mev_kind *kind[MEV_ARGS_MAX];
 	u16 off[MEV_ARGS_MAX];
-	u16 size[MEV_ARGS_MAX];
+	/* kind[i]->op, where the recorder reads it. */
 	u8 op[MEV_ARGS_MAX];
 	/* Bit i: argument i is stored after the fixed part (c, t, y). */
 	u16 dynmask;
+	/* The format has one placeholder per argument. */
+	bool named;
 	/* Size of the fixed part of an entry (header and fields). */
 	unsigned int fixed;
 };
@@ -104,94 +107,48 @@ struct markers_owner {
 
 static LIST_HEAD(owners);
 
-static bool mev_dynamic(char k)
-{
-	return k == 'c' || k == 't' || k == 'y';
-}
+/*
+ * What each argument kind (include/linux/markers.h, "Probes") becomes: its
+ * store, its field's size, signedness and type in the format file, and its
+ * conversion and argument (%s is the field's name) in print_fmt.
+ */
+struct mev_kind {
+	char k;
+	u8 op;
+	u8 size;
+	bool is_signed;
+	const char *type;
+	const char *conv;
+	const char *arg;
+};
 
-/* Size of an argument's field in the entry (a __data_loc for c, t, y). */
-static unsigned int mev_kind_size(char k)
-{
-	switch (k) {
-	case 'b': case 'h': case 'H':
-		return 1;
-	case 's': case 'S':
-		return 2;
-	case 'i': case 'I': case 'c': case 't': case 'y':
-		return 4;
-	default:
-		return 8;
-	}
-}
+static const struct mev_kind mev_kinds[] = {
+	{ 'b', MEV_OP_1, 1, false, "bool", "%s", "REC->%s ? \"true\" : \"false\"" },
+	{ 'h', MEV_OP_1, 1, true, "s8", "%d", "REC->%s" },
+	{ 'H', MEV_OP_1, 1, false, "u8", "%u", "REC->%s" },
+	{ 's', MEV_OP_2, 2, true, "s16", "%d", "REC->%s" },
+	{ 'S', MEV_OP_2, 2, false, "u16", "%u", "REC->%s" },
+	{ 'i', MEV_OP_4, 4, true, "s32", "%d", "REC->%s" },
+	{ 'I', MEV_OP_4, 4, false, "u32", "%u", "REC->%s" },
+	{ 'l', MEV_OP_8, 8, true, "s64", "%lld", "REC->%s" },
+	{ 'L', MEV_OP_8, 8, false, "u64", "%llu", "REC->%s" },
+	{ 'z', MEV_OP_8, 8, true, "long", "%ld", "REC->%s" },
+	{ 'Z', MEV_OP_8, 8, false, "unsigned long", "%lu", "REC->%s" },
+	{ 'p', MEV_OP_8, 8, false, "void *", "0x%lx", "(unsigned long)REC->%s" },
+	{ 'c', MEV_OP_CSTR, 4, false, "__data_loc char[]", "%s", "__get_str(%s)" },
+	{ 't', MEV_OP_STR, 4, false, "__data_loc char[]", "%s", "__get_str(%s)" },
+	{ 'y', MEV_OP_BYTES, 4, false, "__data_loc u8[]", "%s",
+	  "__print_hex(__get_dynamic_array(%s), __get_dynamic_array_len(%s))" },
+};
 
-static enum mev_op mev_kind_op(char k)
+static const struct mev_kind *mev_kind(char k)
 {
-	switch (k) {
-	case 'c':
-		return MEV_OP_CSTR;
-	case 't':
-		return MEV_OP_STR;
-	case 'y':
-		return MEV_OP_BYTES;
-	}
-	switch (mev_kind_size(k)) {
-	case 1:
-		return MEV_OP_1;
-	case 2:
-		return MEV_OP_2;
-	case 4:
-		return MEV_OP_4;
-	default:
-		return MEV_OP_8;
-	}
-}
+	unsigned int i;
 
-static bool mev_kind_signed(char k)
-{
-	return k == 'h' || k == 's' || k == 'i' || k == 'l' || k == 'z';
-}
-
-static const char *mev_kind_type(char k)
-{
-	switch (k) {
-	case 'b': return "bool";
-	case 'h': return "s8";
-	case 'H': return "u8";
-	case 's': return "s16";
-	case 'S': return "u16";
-	case 'i': return "s32";
-	case 'I': return "u32";
-	case 'l': return "s64";
-	case 'L': return "u64";
-	case 'z': return "long";
-	case 'Z': return "unsigned long";
-	case 'p': return "void *";
-	case 'y': return "__data_loc u8[]";
-	default: return "__data_loc char[]";
-	}
-}
-
-/* The printf conversion of an argument in print_fmt. */
-static const char *mev_kind_conv(char k)
-{
-	switch (k) {
-	case 'h': case 's': case 'i':
-		return "%d";
-	case 'H': case 'S': case 'I':
-		return "%u";
-	case 'l':
-		return "%lld";
-	case 'L':
-		return "%llu";
-	case 'z':
-		return "%ld";
-	case 'Z':
-		return "%lu";
-	case 'p':
-		return "0x%lx";
-	default:
-		return "%s";
-	}
+	for (i = 0; i < ARRAY_SIZE(mev_kinds); i++)
+		if (mev_kinds[i].k == k)
+			return &mev_kinds[i];
+	return NULL;
 }
 
 static bool mev_ident_char(char c, bool first)
@@ -272,27 +229,33 @@ static void mev_name_arg(void *ctx, const char *lit, size_t len, int arg)
 	ev->field[arg][n] = '\0';
 }
 
-static void mev_layout(struct markers_event *ev)
+/* Fields, names and offsets of the event of a marker; -EINVAL for a kind
+ * markers.ko does not know.
+ */
+static int mev_layout(struct markers_event *ev)
 {
 	struct mev_names names = { ev };
 	unsigned int off = sizeof(struct trace_entry), i;
 
-	for (i = 0; i < ev->nargs; i++)
-		snprintf(ev->field[i], MEV_FIELD_MAX, "arg%u", i);
-	if (mev_walk_format(ev->format, mev_count, NULL) == ev->nargs)
-		mev_walk_format(ev->format, mev_name_arg, &names);
 	for (i = 0; i < ev->nargs; i++) {
-		unsigned int size = mev_kind_size(ev->sig[i]);
+		const struct mev_kind *k = mev_kind(ev->sig[i]);
 
-		off = ALIGN(off, size);
+		if (!k)
+			return -EINVAL;
+		off = ALIGN(off, k->size);
+		ev->kind[i] = k;
 		ev->off[i] = off;
-		ev->size[i] = size;
-		ev->op[i] = mev_kind_op(ev->sig[i]);
-		if (mev_dynamic(ev->sig[i]))
+		ev->op[i] = k->op;
+		if (k->op >= MEV_OP_CSTR)
 			ev->dynmask |= BIT(i);
-		off += size;
+		off += k->size;
+		snprintf(ev->field[i], MEV_FIELD_MAX, "arg%u", i);
 	}
 	ev->fixed = off;
+	ev->named = mev_walk_format(ev->format, mev_count, NULL) == ev->nargs;
+	if (ev->named)
+		mev_walk_format(ev->format, mev_name_arg, &names);
+	return 0;
 }
 
 static int mev_define_fields(struct trace_event_call *call)
@@ -302,11 +265,10 @@ static int mev_define_fields(struct trace_event_call *call)
 	int ret;
 
 	for (i = 0; i < ev->nargs; i++) {
-		char k = ev->sig[i];
+		const struct mev_kind *k = ev->kind[i];
 
-		ret = trace_define_field(call, mev_kind_type(k), ev->field[i],
-					 ev->off[i], ev->size[i],
-					 mev_kind_signed(k), FILTER_OTHER);
+		ret = trace_define_field(call, k->type, ev->field[i], ev->off[i],
+					 k->size, k->is_signed, FILTER_OTHER);
 		if (ret)
 			return ret;
 	}
@@ -358,7 +320,7 @@ static void mev_fmt_part(void *ctx, const char *lit, size_t len, int arg)
 
 	mev_put_lit(p, lit, len);
 	if (arg >= 0 && arg < p->ev->nargs) {
-		const char *c = mev_kind_conv(p->ev->sig[arg]);
+		const char *c = p->ev->kind[arg]->conv;
 
 		mev_put(p, c, strlen(c));
 	}
@@ -372,23 +334,12 @@ static void mev_fmt_args(struct mev_fmt *p)
 
 	mev_put(p, "\"", 1);
 	for (i = 0; i < ev->nargs; i++) {
-		char k = ev->sig[i];
 		const char *f = ev->field[i];
 		int n;
 
-		if (k == 'y')
-			n = snprintf(tmp, sizeof(tmp),
-				     ", __print_hex(__get_dynamic_array(%s), __get_dynamic_array_len(%s))",
-				     f, f);
-		else if (mev_dynamic(k))
-			n = snprintf(tmp, sizeof(tmp), ", __get_str(%s)", f);
-		else if (k == 'p')
-			n = snprintf(tmp, sizeof(tmp), ", (unsigned long)REC->%s", f);
-		else if (k == 'b')
-			n = snprintf(tmp, sizeof(tmp),
-				     ", REC->%s ? \"true\" : \"false\"", f);
-		else
-			n = snprintf(tmp, sizeof(tmp), ", REC->%s", f);
+		mev_put(p, ", ", 2);
+		/* The argument names the field once, or twice (bytes). */
+		n = snprintf(tmp, sizeof(tmp), ev->kind[i]->arg, f, f);
 		mev_put(p, tmp, n);
 	}
 }
@@ -400,11 +351,11 @@ static void mev_fmt_build(struct mev_fmt *p)
 
 	p->pos = 0;
 	mev_put(p, "\"", 1);
-	if (mev_walk_format(ev->format, mev_count, NULL) == ev->nargs) {
+	if (ev->named) {
 		mev_walk_format(ev->format, mev_fmt_part, p);
 	} else {
 		for (i = 0; i < ev->nargs; i++) {
-			const char *c = mev_kind_conv(ev->sig[i]);
+			const char *c = ev->kind[i]->conv;
 
 			if (i)
 				mev_put(p, " ", 1);
@@ -517,7 +468,7 @@ static enum print_line_t mev_output(struct trace_iterator *iter, int flags,
 	ret = trace_raw_output_prep(iter, event);
 	if (ret != TRACE_TYPE_HANDLED)
 		return ret;
-	if (mev_walk_format(o.ev->format, mev_count, NULL) == o.ev->nargs) {
+	if (o.ev->named) {
 		mev_walk_format(o.ev->format, mev_out_part, &o);
 	} else {
 		for (i = 0; i < o.ev->nargs; i++) {
@@ -804,6 +755,7 @@ static struct markers_event *mev_new(const char *name, size_t nlen,
 				     const char *format, size_t flen)
 {
 	struct markers_event *ev;
+	int ret = -ENOMEM;
 
 	if (nlen > MEV_NAME_MAX || nargs > MEV_ARGS_MAX)
 		return ERR_PTR(-EINVAL);
@@ -815,16 +767,19 @@ static struct markers_event *mev_new(const char *name, size_t nlen,
 	ev->nargs = nargs;
 	ev->format = kmemdup_nul(format, flen, GFP_KERNEL);
 	if (!ev->format)
-		goto nomem;
-	mev_layout(ev);
+		goto err;
+	ret = mev_layout(ev);
+	if (ret)
+		goto err;
+	ret = -ENOMEM;
 	ev->print_fmt = mev_print_fmt(ev);
 	if (!ev->print_fmt)
-		goto nomem;
+		goto err;
 	return ev;
-nomem:
+err:
 	kfree(ev->format);
 	kfree(ev);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ret);
 }
 
 /*
@@ -881,8 +836,8 @@ int markers_events_prepare(struct module *mod, const char *name, size_t nlen,
 		ev = mev_new(name, nlen, sig, nargs, format, flen);
 		if (IS_ERR(ev)) {
 			ret = PTR_ERR(ev);
-			pr_err("module %s: marker %.*s: no memory for its trace event\n",
-			       mod->name, (int)nlen, name);
+			pr_err("module %s: marker %.*s: cannot make its trace event: %d\n",
+			       mod->name, (int)nlen, name, ret);
 			goto out;
 		}
 		list_add_tail(&ev->list, &events);

@@ -402,6 +402,49 @@ fn disable(name: &CStr) {
     }
 }
 
+/// A marker recording through its trace event, beside a kernel trace event
+/// with the same fields, to the same ring buffer.
+fn trace_events(m: &Meter) -> Result {
+    event_set(c"markers", c"bench_ev", true)?;
+    m.subject(
+        "event_marker",
+        ev_marker_loop,
+        "rust_empty",
+        rust_empty,
+        m.slow_iters,
+    );
+    event_set(c"markers", c"bench_ev", false)?;
+    event_set(c"markers_bench", c"markers_bench_ev", true)?;
+    m.subject(
+        "event_trace_event",
+        ev_trace_event_loop,
+        "c_empty",
+        c_empty,
+        m.slow_iters,
+    );
+    event_set(c"markers_bench", c"markers_bench_ev", false)?;
+    Ok(())
+}
+
+/// An int3 kprobe on an instruction of a C loop, above the same loop.
+fn kprobe(m: &Meter) -> Result {
+    // The probed loop, unprobed, is the kprobe's baseline.
+    let n = m.slow_iters;
+    let b = Runs::take(kp_loop, n, m.reps);
+    // SAFETY: disarmed below, before the module can go.
+    kernel::error::to_result(unsafe { glue::markers_bench_kp_arm() })?;
+    // SAFETY: reads the armed kprobe's flags.
+    let flags = unsafe { glue::markers_bench_kp_flags() };
+    let s = Runs::take(kp_loop, n, m.reps);
+    // SAFETY: reads a counter.
+    let hits = unsafe { glue::markers_bench_kp_hits() };
+    // SAFETY: the kprobe armed above.
+    unsafe { glue::markers_bench_kp_disarm() };
+    m.report("kprobe_hit", &s, "kp_loop", &b, n);
+    pr_info!("kprobe flags={:#x} hits={}\n", flags, hits);
+    Ok(())
+}
+
 /// The instruction counts, in the order `scripts/bench.sh` prints them.
 fn instructions(m: &Meter) -> Result {
     m.rust("disabled", site_loop);
@@ -449,41 +492,9 @@ fn instructions(m: &Meter) -> Result {
         unsafe { glue::markers_bench_tp_detach(n) };
     }
 
-    // A marker recording through its trace event, beside a kernel trace
-    // event with the same fields, to the same ring buffer.
-    event_set(c"markers", c"bench_ev", true)?;
-    m.subject(
-        "event_marker",
-        ev_marker_loop,
-        "rust_empty",
-        rust_empty,
-        m.slow_iters,
-    );
-    event_set(c"markers", c"bench_ev", false)?;
-    event_set(c"markers_bench", c"markers_bench_ev", true)?;
-    m.subject(
-        "event_trace_event",
-        ev_trace_event_loop,
-        "c_empty",
-        c_empty,
-        m.slow_iters,
-    );
-    event_set(c"markers_bench", c"markers_bench_ev", false)?;
+    trace_events(m)?;
 
-    // The probed loop, unprobed, is the kprobe's baseline.
-    let n = m.slow_iters;
-    let b = Runs::take(kp_loop, n, m.reps);
-    // SAFETY: disarmed below, before the module can go.
-    kernel::error::to_result(unsafe { glue::markers_bench_kp_arm() })?;
-    // SAFETY: reads the armed kprobe's flags.
-    let flags = unsafe { glue::markers_bench_kp_flags() };
-    let s = Runs::take(kp_loop, n, m.reps);
-    // SAFETY: reads a counter.
-    let hits = unsafe { glue::markers_bench_kp_hits() };
-    // SAFETY: the kprobe armed above.
-    unsafe { glue::markers_bench_kp_disarm() };
-    m.report("kprobe_hit", &s, "kp_loop", &b, n);
-    pr_info!("kprobe flags={:#x} hits={}\n", flags, hits);
+    kprobe(m)?;
 
     {
         let _p = probes::print()?;
