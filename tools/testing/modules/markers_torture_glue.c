@@ -51,6 +51,7 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/stacktrace.h>
 #include <linux/string.h>
 
 #include "markers_torture_glue.h"
@@ -82,6 +83,12 @@ MODULE_PARM_DESC(toggle_us, "Pause of a toggler between changes in microseconds 
 static unsigned int churn_us = 1000;
 module_param(churn_us, uint, 0400);
 MODULE_PARM_DESC(churn_us, "Most time a churned probe stays in microseconds (default 1000)");
+static unsigned int park_report = 60;
+module_param(park_report, uint, 0400);
+MODULE_PARM_DESC(park_report, "Seconds after which writers slow to park are shown (default 60)");
+static unsigned int park_timeout = 240;
+module_param(park_timeout, uint, 0400);
+MODULE_PARM_DESC(park_timeout, "Seconds after which writers not parked are a failure (default 240)");
 static unsigned int handler_delay_ns;
 module_param(handler_delay_ns, uint, 0400);
 MODULE_PARM_DESC(handler_delay_ns, "Handlers spin this long, then check their data again (default 0)");
@@ -329,6 +336,9 @@ static void tort_resume_readers(void)
 static bool tort_writers_paused;
 static atomic_t tort_parked = ATOMIC_INIT(0);
 static unsigned int tort_nwriters;
+static struct task_struct **tort_writers;
+/* Which writers are parked, for the report of a slow pause (tort_pause_writers). */
+static bool *tort_writer_parked;
 
 static atomic64_t tort_api_toggles = ATOMIC64_INIT(0);
 static atomic64_t tort_ctl_writes = ATOMIC64_INIT(0);
@@ -340,12 +350,19 @@ static atomic64_t tort_checks = ATOMIC64_INIT(0);
 /* Parks the calling writer while the main thread runs a quiescent window. */
 static void tort_park(void)
 {
+	unsigned int i, me = 0;
+
 	if (!READ_ONCE(tort_writers_paused))
 		return;
+	for (i = 0; i < tort_nwriters; i++)
+		if (tort_writers[i] == current)
+			me = i;
+	WRITE_ONCE(tort_writer_parked[me], true);
 	atomic_inc(&tort_parked);
 	while (READ_ONCE(tort_writers_paused) && !kthread_should_stop())
 		usleep_range(500, 1000);
 	atomic_dec(&tort_parked);
+	WRITE_ONCE(tort_writer_parked[me], false);
 }
 
 static void tort_sleep_us(unsigned int most)
@@ -536,22 +553,58 @@ static bool tort_kp_armed;
 /* --- The main thread ------------------------------------------------------- */
 
 static struct task_struct *tort_main_task;
-static struct task_struct **tort_writers;
 
+/*
+ * Where a writer is (not sched_show_task(): its "Call Trace:" line is a
+ * splat to the harness, and a slow writer is not one).
+ */
+static void tort_show_writer(struct task_struct *t)
+{
+	unsigned long entries[24];
+	unsigned int n = stack_trace_save_tsk(t, entries, ARRAY_SIZE(entries), 0);
+
+	pr_warn("markers_torture: %s (state %#x) is at:\n", t->comm, READ_ONCE(t->__state));
+	stack_trace_print(entries, n, 2);
+}
+
+/*
+ * Parks the writers for a quiescent window. A writer parks between two
+ * operations; one operation may take long on a slow machine (a patch pass
+ * waits for text_mutex, which the function tracer holds while it patches
+ * every function, and for grace periods): the debug kernel under
+ * single-threaded TCG has been seen to need more than 60 s. After
+ * park_report seconds the writers not yet parked are shown (their stacks say
+ * where they wait), and the wait goes on; only after park_timeout seconds is
+ * it a failure (a writer that never returns is a hang).
+ */
 static bool tort_pause_writers(void)
 {
-	unsigned long deadline = jiffies + 60 * HZ;
+	unsigned long start = jiffies;
+	bool reported = false;
+	unsigned int i;
 
 	WRITE_ONCE(tort_writers_paused, true);
 	while (atomic_read(&tort_parked) < tort_nwriters) {
-		if (time_after(jiffies, deadline)) {
-			tort_fail("writers did not park within 60 s (%d of %u)",
+		if (!reported && time_after(jiffies, start + park_report * HZ)) {
+			pr_warn("markers_torture: %u of %u writers not parked after %u s; still waiting for:\n",
+				tort_nwriters - atomic_read(&tort_parked), tort_nwriters,
+				park_report);
+			for (i = 0; i < tort_nwriters; i++)
+				if (!READ_ONCE(tort_writer_parked[i]))
+					tort_show_writer(tort_writers[i]);
+			reported = true;
+		}
+		if (time_after(jiffies, start + park_timeout * HZ)) {
+			tort_fail("writers did not park within %u s (%d of %u)", park_timeout,
 				  atomic_read(&tort_parked), tort_nwriters);
 			WRITE_ONCE(tort_writers_paused, false);
 			return false;
 		}
 		usleep_range(500, 1000);
 	}
+	if (reported)
+		pr_info("markers_torture: every writer parked after %u s\n",
+			jiffies_to_msecs(jiffies - start) / 1000);
 	return true;
 }
 
@@ -643,6 +696,8 @@ static void tort_stop_threads(void)
 		kfree(tort_writers);
 		tort_writers = NULL;
 	}
+	kfree(tort_writer_parked);
+	tort_writer_parked = NULL;
 	WRITE_ONCE(tort_stopping, true);
 	if (tort_cpus) {
 		for_each_possible_cpu(cpu) {
@@ -762,7 +817,8 @@ static int tort_spawn(void)
 	tort_cpus = kcalloc(nr_cpu_ids, sizeof(*tort_cpus), GFP_KERNEL);
 	tort_nwriters = togglers + churners;
 	tort_writers = kcalloc(tort_nwriters, sizeof(*tort_writers), GFP_KERNEL);
-	if (!tort_cpus || !tort_writers)
+	tort_writer_parked = kcalloc(tort_nwriters, sizeof(*tort_writer_parked), GFP_KERNEL);
+	if (!tort_cpus || !tort_writers || !tort_writer_parked)
 		return -ENOMEM;
 	for_each_online_cpu(cpu) {
 		struct task_struct *t = kthread_create_on_cpu(tort_reader, &tort_cpus[cpu], cpu,

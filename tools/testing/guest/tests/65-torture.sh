@@ -87,7 +87,10 @@ coexist() {
 	skbad=0
 	while [ ! -e /tmp/stop-churn ]; do
 		if [ $ftrace = 1 ]; then
+			t0=$(cut -d' ' -f1 /proc/uptime)
 			echo function >$tr/current_tracer || ftbad=$((ftbad + 1))
+			echo "65-torture: function tracer on in $(echo "$(cut -d' ' -f1 /proc/uptime) $t0" |
+				awk '{ printf "%.2f", $1 - $2 }') s" >/dev/kmsg
 		fi
 		sleep 1
 		insmod $km/test_static_key_base.ko && insmod $km/test_static_keys.ko ||
