@@ -31,6 +31,14 @@
  * (no event for that name until markers.ko reloads); only an allocation
  * failure in another subsystem's notifier does that.
  *
+ * Recording.  A marker's event records through the recorder the owner's
+ * descriptor names (rust/markers/event.rs): an instance for the marker's
+ * signature, compiled into the owner with each field's offset and store,
+ * as a TRACE_EVENT's probe is; it reaches the ring buffer through
+ * markers_event_reserve() and markers_event_commit() below.  The recorder
+ * is code of the owner, which the event cannot outlive.  perf's buffer is
+ * written by mev_perf_<n>() here, which read the layout from the event.
+ *
  * Locking.  events_lock guards the events and the owner records; it is
  * taken under the registry mutex and by the late notifier, and nothing is
  * called under it.  The reg callback runs under event_mutex and takes the
@@ -91,6 +99,8 @@ struct markers_event {
 	bool named;
 	/* Size of the fixed part of an entry (header and fields). */
 	unsigned int fixed;
+	/* The owner's recorder (a probe of the marker's arity); NULL when free. */
+	const void *recorder;
 };
 
 static LIST_HEAD(events);
@@ -485,9 +495,10 @@ static struct trace_event_functions mev_funcs = {
 };
 
 /*
- * Recording.  @a holds the probe's @n arguments (struct markers_probe ABI);
- * @n is the probe's arity, a constant where these are inlined, so the loops
- * below unroll into one store per field, as a TRACE_EVENT's assignment.
+ * Recording for perf.  @a holds the probe's @n arguments (struct
+ * markers_probe ABI); @n is the probe's arity, a constant where these are
+ * inlined, so the loops below unroll; each field's store is read from the
+ * event (the ring buffer's recorders have them compiled in).
  * Dynamic data (strings, bytes) is copied after the fixed part; a string
  * longer than what a __data_loc can say is cut.
  */
@@ -558,29 +569,60 @@ static __always_inline void mev_fill(const struct markers_event *ev, void *e,
 	}
 }
 
-static __always_inline void mev_record(struct trace_event_file *file,
-				       const u64 *a, unsigned int n, u16 *dlen)
+/*
+ * The recorders' way into the ring buffer (rust/markers/event.rs): what a
+ * TRACE_EVENT's probe does around its stores.  The recorder's buffer state
+ * is room for a struct trace_event_buffer, and its entries' header a struct
+ * trace_entry, of the sizes the crate assumes.
+ */
+#define MEV_EVENT_BUF_SIZE	64
+static_assert(sizeof(struct trace_event_buffer) <= MEV_EVENT_BUF_SIZE);
+static_assert(__alignof__(struct trace_event_buffer) <= 8);
+static_assert(sizeof(struct trace_entry) == 8);
+static_assert(MEV_DYN_BUDGET == 3072);
+
+/**
+ * markers_event_reserve() - start an entry of a marker's trace event
+ * @file: the event's file in a trace instance (the recorder's probe data)
+ * @buf: room for the buffer state, MEV_EVENT_BUF_SIZE bytes, 8-aligned
+ * @size: the entry's size, header included
+ *
+ * As a tracepoint calls its probes, with preemption disabled:
+ * trace_event_buffer_reserve() takes one off the preemption count it
+ * records.  Preemption stays disabled until markers_event_commit() after
+ * an entry is returned.
+ *
+ * Return: the entry, or NULL if the event records nothing now (soft
+ * disabled, a trigger without condition, a PID filter, no room).
+ */
+notrace void *markers_event_reserve(struct trace_event_file *file, void *buf,
+				    unsigned int size)
 {
-	const struct markers_event *ev =
-		container_of(file->event_call, struct markers_event, call);
-	struct trace_event_buffer fbuffer;
 	void *e;
 
-	/* As a tracepoint calls its probes: trace_event_buffer_reserve()
-	 * takes one off the preemption count it records.
-	 */
 	preempt_disable_notrace();
-	if (trace_trigger_soft_disabled(file))
-		goto out;
-	e = trace_event_buffer_reserve(&fbuffer, file,
-				       mev_entry_size(ev, a, n, dlen));
-	if (!e)
-		goto out;
-	mev_fill(ev, e, a, n, dlen);
-	trace_event_buffer_commit(&fbuffer);
-out:
+	if (!trace_trigger_soft_disabled(file)) {
+		e = trace_event_buffer_reserve(buf, file, size);
+		if (e)
+			return e;
+	}
+	preempt_enable_notrace();
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(markers_event_reserve);
+
+/**
+ * markers_event_commit() - commit the entry markers_event_reserve() started
+ * @buf: the buffer state passed to it
+ *
+ * Filters and triggers run here, as for any event.
+ */
+notrace void markers_event_commit(void *buf)
+{
+	trace_event_buffer_commit(buf);
 	preempt_enable_notrace();
 }
+EXPORT_SYMBOL_GPL(markers_event_commit);
 
 #ifdef CONFIG_PERF_EVENTS
 static __always_inline void mev_perf(struct trace_event_call *call,
@@ -618,22 +660,10 @@ static __always_inline void mev_perf(struct trace_event_call *call,
 #endif
 
 /*
- * The probes, one per arity (kCFI checks a probe's type against its
- * marker's arity): they gather their arguments and record.
+ * The perf probes, one per arity (kCFI checks a probe's type against its
+ * marker's arity): mev_perf_<n>(): PARAMS, then the arguments.  dlen, the
+ * lengths of the dynamic fields, is written before it is read.
  */
-/*
- * mev_trace_<n>() and mev_perf_<n>(): PARAMS, then the arguments.  dlen,
- * the lengths of the dynamic fields, is written before it is read.
- */
-#define MEV_TRACE_PROBE(n, params, ...)					\
-static notrace void mev_trace_##n params				\
-{									\
-	const u64 a[] = { __VA_ARGS__ };				\
-	u16 dlen[ARRAY_SIZE(a)] __uninitialized;			\
-									\
-	mev_record(data, a, n, dlen);					\
-}
-
 #define MEV_PERF_PROBE(n, params, ...)					\
 static notrace void mev_perf_##n params					\
 {									\
@@ -642,31 +672,6 @@ static notrace void mev_perf_##n params					\
 									\
 	mev_perf(data, a, n, dlen);					\
 }
-
-MEV_TRACE_PROBE(0, (void *data), 0)
-MEV_TRACE_PROBE(1, (void *data, u64 a0), a0)
-MEV_TRACE_PROBE(2, (void *data, u64 a0, u64 a1), a0, a1)
-MEV_TRACE_PROBE(3, (void *data, u64 a0, u64 a1, u64 a2), a0, a1, a2)
-MEV_TRACE_PROBE(4, (void *data, u64 a0, u64 a1, u64 a2, u64 a3), a0, a1, a2, a3)
-MEV_TRACE_PROBE(5, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4), a0, a1,
-		a2, a3, a4)
-MEV_TRACE_PROBE(6, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5),
-		a0, a1, a2, a3, a4, a5)
-MEV_TRACE_PROBE(7, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		    u64 a6), a0, a1, a2, a3, a4, a5, a6)
-MEV_TRACE_PROBE(8, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		    u64 a6, u64 a7), a0, a1, a2, a3, a4, a5, a6, a7)
-MEV_TRACE_PROBE(9, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		    u64 a6, u64 a7, u64 a8), a0, a1, a2, a3, a4, a5, a6, a7, a8)
-MEV_TRACE_PROBE(10, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		     u64 a6, u64 a7, u64 a8, u64 a9), a0, a1, a2, a3, a4, a5,
-		a6, a7, a8, a9)
-MEV_TRACE_PROBE(11, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		     u64 a6, u64 a7, u64 a8, u64 a9, u64 a10), a0, a1, a2, a3,
-		a4, a5, a6, a7, a8, a9, a10)
-MEV_TRACE_PROBE(12, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
-		     u64 a6, u64 a7, u64 a8, u64 a9, u64 a10, u64 a11), a0, a1,
-		a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)
 
 MEV_PERF_PROBE(0, (void *data), 0)
 MEV_PERF_PROBE(1, (void *data, u64 a0), a0)
@@ -693,12 +698,6 @@ MEV_PERF_PROBE(12, (void *data, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
 		    u64 a6, u64 a7, u64 a8, u64 a9, u64 a10, u64 a11), a0, a1,
 	       a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)
 
-static const void *const mev_trace_probes[] = {
-	mev_trace_0, mev_trace_1, mev_trace_2, mev_trace_3, mev_trace_4,
-	mev_trace_5, mev_trace_6, mev_trace_7, mev_trace_8, mev_trace_9,
-	mev_trace_10, mev_trace_11, mev_trace_12,
-};
-
 static const void *const mev_perf_probes[] = {
 	mev_perf_0, mev_perf_1, mev_perf_2, mev_perf_3, mev_perf_4,
 	mev_perf_5, mev_perf_6, mev_perf_7, mev_perf_8, mev_perf_9,
@@ -714,14 +713,13 @@ static int mev_reg(struct trace_event_call *call, enum trace_reg type,
 		   void *data)
 {
 	struct markers_event *ev = call->data;
-	const void *trace = mev_trace_probes[ev->nargs];
 
 	switch (type) {
 	case TRACE_REG_REGISTER:
-		return markers_probe_register(ev->name, ev->sig, trace, data,
-					      MARKERS_PROBE_ENABLE);
+		return markers_probe_register(ev->name, ev->sig, ev->recorder,
+					      data, MARKERS_PROBE_ENABLE);
 	case TRACE_REG_UNREGISTER:
-		return markers_probe_unregister(ev->name, trace, data);
+		return markers_probe_unregister(ev->name, ev->recorder, data);
 #ifdef CONFIG_PERF_EVENTS
 	case TRACE_REG_PERF_REGISTER:
 		return markers_probe_register(ev->name, ev->sig,
@@ -825,7 +823,7 @@ static void mev_free(struct markers_event *ev)
  */
 int markers_events_prepare(struct module *mod, const char *name, size_t nlen,
 			   const char *sig, size_t nargs, const char *format,
-			   size_t flen)
+			   size_t flen, const void *recorder)
 {
 	struct markers_event *ev;
 	int ret = 0;
@@ -847,6 +845,7 @@ int markers_events_prepare(struct module *mod, const char *name, size_t nlen,
 	}
 	mev_init_call(ev);
 	ev->owner = mod;
+	ev->recorder = recorder;
 out:
 	mutex_unlock(&events_lock);
 	return ret;
@@ -874,8 +873,10 @@ static void mev_release(struct module *mod)
 	struct markers_event *ev;
 
 	list_for_each_entry(ev, &events, list)
-		if (ev->owner == mod)
+		if (ev->owner == mod) {
 			ev->owner = NULL;
+			ev->recorder = NULL;
+		}
 }
 
 /* The load of @mod fails before the kernel saw its events. */

@@ -73,8 +73,12 @@ int markers_events_init(void);
 void markers_events_exit(void);
 int markers_events_prepare(struct module *mod, const char *name, size_t nlen,
 			   const char *sig, size_t nargs, const char *format,
-			   size_t flen);
+			   size_t flen, const void *recorder);
 int markers_events_commit(struct module *mod);
 void markers_events_abort(struct module *mod);
+/* Called by the trace event recorders of client modules (rust/markers/event.rs). */
+struct trace_event_file;
+void *markers_event_reserve(struct trace_event_file *file, void *buf, unsigned int size);
+void markers_event_commit(void *buf);
 
 #endif /* _MARKERS_GLUE_H */

@@ -72,6 +72,9 @@ pub(crate) struct MarkedSite {
     node: *mut Node,
     /// Switched on its own: [`FOLLOW`] its marker, [`ON`] or [`OFF`].
     pub(crate) over: Cell<u8>,
+    /// The recorder of the marker's trace event in the site's module (its
+    /// descriptor's); 0 for a trampoline.
+    recorder: usize,
 }
 
 /// [`MarkedSite::over`]: the site follows its marker.
@@ -82,13 +85,14 @@ pub(crate) const ON: u8 = 1;
 pub(crate) const OFF: u8 = 2;
 
 impl MarkedSite {
-    fn new(site: Site, marker: *const Marker, id: u32) -> Self {
+    fn new(site: Site, marker: *const Marker, id: u32, recorder: usize) -> Self {
         Self {
             site,
             marker,
             id,
             node: core::ptr::null_mut(),
             over: Cell::new(FOLLOW),
+            recorder,
         }
     }
 
@@ -371,11 +375,13 @@ impl Registry {
             let id = mk_ref.next_id;
             mk_ref.next_id = id.wrapping_add(1);
             // Capacity reserved above: the pushes cannot fail.
-            let _ = client.sites.push(MarkedSite::new(site, mk, id), GFP_KERNEL);
+            let _ = client
+                .sites
+                .push(MarkedSite::new(site, mk, id, e.recorder), GFP_KERNEL);
             if !client.tramps.iter().any(|t| t.site.addr == e.tramp) {
                 let indirect = expect.indirect[usize::from(e.nargs)];
                 let site = Site::new(e.tramp, indirect, indirect, false);
-                let _ = client.tramps.push(MarkedSite::new(site, mk, 0), GFP_KERNEL);
+                let _ = client.tramps.push(MarkedSite::new(site, mk, 0, 0), GFP_KERNEL);
             }
             // Release: the marker and its dispatch are fully built before an
             // enabled block can see them (the block loads with acquire).
@@ -711,6 +717,7 @@ extern "C" {
         nargs: usize,
         format: *const u8,
         flen: usize,
+        recorder: *const c_void,
     ) -> c_int;
     fn markers_events_commit(m: *mut c_void) -> c_int;
     fn markers_events_abort(m: *mut c_void);
@@ -736,6 +743,7 @@ fn add_events(m: *mut bindings::module, client: &Client) -> Result {
                 sig.len(),
                 mk.format.as_ptr(),
                 mk.format.len(),
+                s.recorder as *const c_void,
             )
         };
         if let Err(e) = kernel::error::to_result(r) {

@@ -25,7 +25,9 @@
 //!   (`MOD_DATA`: not read-only, not read-only after init, not init data),
 //!   because the registry writes it;
 //! - its trampoline lies in the module's core text and is a `jmp` to
-//!   `markers_dispatch_<nargs>`.
+//!   `markers_dispatch_<nargs>`;
+//! - its trace event recorder lies in the module's core text (and, on a
+//!   kernel with IBT, starts with `endbr64`, as any indirect call target).
 
 use core::ffi::c_void;
 
@@ -186,6 +188,8 @@ pub(crate) struct Entry {
     pub(crate) state: *const SiteState,
     /// The invocation's trampoline, in the module's core text.
     pub(crate) tramp: usize,
+    /// The recorder of the marker's trace event, in the module's core text.
+    pub(crate) recorder: usize,
 }
 
 /// What `validate` checks descriptors against.
@@ -268,6 +272,18 @@ fn check(
     if Some(t) != jmp(tramp, x.indirect[d.nargs as usize]) {
         return Err("trampoline not a jmp to the dispatcher of its arity");
     }
+    let recorder = d.recorder as usize;
+    if r.text(recorder, 4) != Some(false) {
+        return Err("trace event recorder not in the module's core text");
+    }
+    #[cfg(CONFIG_X86_KERNEL_IBT)]
+    {
+        // SAFETY: the recorder lies in the module's text (checked above).
+        let b = unsafe { core::ptr::read_unaligned(recorder as *const [u8; 4]) };
+        if b != [0xf3, 0x0f, 0x1e, 0xfa] {
+            return Err("trace event recorder does not start with endbr64");
+        }
+    }
     Ok(Entry {
         index: 0,
         addr,
@@ -279,6 +295,7 @@ fn check(
         nargs: d.nargs,
         state: d.state,
         tramp,
+        recorder,
     })
 }
 

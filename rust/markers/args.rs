@@ -38,7 +38,7 @@
 use core::ffi::{c_void, CStr};
 use core::mem::MaybeUninit;
 
-use crate::section::Dispatch;
+use crate::section::{Dispatch, ARGS_MAX};
 use crate::site::Invocation;
 
 /// A `&str` or `&[u8]` argument as a probe receives it: the address of this
@@ -318,6 +318,13 @@ impl<T: MarkerArg> MarkerArg for &T {
 pub trait Signature {
     /// Number of arguments.
     const NARGS: usize;
+    /// The argument kinds, NUL-padded.
+    #[doc(hidden)]
+    const KINDS: [u8; ARGS_MAX];
+    /// Where each argument's field lies in the marker's trace event entry,
+    /// and (last) the size of the entry's fixed part ([`crate::event`]).
+    #[doc(hidden)]
+    const LAYOUT: [u16; ARGS_MAX + 1];
 }
 
 /// The argument list of a site: a tuple of [`MarkerArg`]s.
@@ -359,6 +366,18 @@ pub trait Args {
     // Hidden: only the expansion of `mark!` can name an invocation.
     #[doc(hidden)]
     unsafe fn call<I: Invocation>(self, data: *mut c_void, d: *const Dispatch);
+}
+
+/// `kinds`, NUL-padded to [`ARGS_MAX`].
+#[inline]
+const fn kinds_of(kinds: &[u8]) -> [u8; ARGS_MAX] {
+    let mut out = [0u8; ARGS_MAX];
+    let mut i = 0;
+    while i < kinds.len() {
+        out[i] = kinds[i];
+        i += 1;
+    }
+    out
 }
 
 #[inline]
@@ -445,6 +464,8 @@ macro_rules! args_tuple {
         }
         impl<$($t: Primitive),*> Signature for ($($t,)*) {
             const NARGS: usize = $n;
+            const KINDS: [u8; ARGS_MAX] = kinds_of(&[$($t::KIND),*]);
+            const LAYOUT: [u16; ARGS_MAX + 1] = crate::event::layout(&Self::KINDS, $n);
         }
     };
 }

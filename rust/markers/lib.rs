@@ -28,6 +28,8 @@
 //!   with the registry in `markers.ko` that reads them.
 //! - [`args`]: the argument types a marker accepts and their signature.
 //! - [`probe`]: typed probes for tracer modules.
+//! - `event.rs`: the recorders of the markers' trace events, instantiated
+//!   per signature in the module (named by each site's descriptor).
 //! - [`sys`]: the raw C interface of `markers.ko`.
 //!
 //! A tracer module attaches a typed [`Probe`] to the marker by name:
@@ -49,6 +51,7 @@
 #![no_std]
 
 pub mod args;
+mod event;
 pub mod probe;
 pub mod section;
 mod site;
@@ -61,6 +64,9 @@ pub use probe::Probe;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::args::Signature;
+    pub use crate::event::{
+        rec0, rec1, rec10, rec11, rec12, rec2, rec3, rec4, rec5, rec6, rec7, rec8, rec9,
+    };
     pub use crate::section::{SiteState, DESC_LAYOUT, DESC_MAGIC};
     pub use crate::site::{bytes, check_format, check_name, fire, Invocation, JumpKey};
 }

@@ -185,7 +185,7 @@ pub const DESC_MAGIC: u32 = 0x444b_524d;
 ///     d.magic == DESC_MAGIC && d.layout == DESC_LAYOUT
 /// }
 /// ```
-pub const DESC_LAYOUT: u16 = 3;
+pub const DESC_LAYOUT: u16 = 4;
 /// Longest marker name, without the terminating NUL.
 ///
 /// # Examples
@@ -271,9 +271,14 @@ pub struct RawDesc {
     /// that the patcher points at the marker's only probe while there is
     /// one.
     pub tramp: *const u8,
+    /// The recorder of the marker's trace event, instantiated for this
+    /// signature in the module (`rec<nargs>::<signature>` of the crate's
+    /// `event` module): the probe `markers.ko` attaches while the event is
+    /// switched on in a trace instance.
+    pub recorder: *const c_void,
 }
 
-const _: () = assert!(core::mem::size_of::<RawDesc>() == 72);
+const _: () = assert!(core::mem::size_of::<RawDesc>() == 80);
 
 /// What an enabled block calls: a probe and its data, immutable once
 /// published (`struct markers_dispatch` in `rust/core/markers_glue.h`).

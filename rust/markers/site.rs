@@ -235,7 +235,66 @@ pub fn fire<I: Invocation, A: Args>(args: A) {
 /// ```
 #[macro_export]
 macro_rules! mark {
-    ($name:ident, $fmt:literal $(, $arg:expr)* $(,)?) => {{
+    // One arm per arity: each names the trace event recorder of its arity
+    // (a function for each number of parameters, see the crate's `event`).
+    ($name:ident, $fmt:literal $(,)?) => {
+        $crate::__mark!(rec0; $name, $fmt)
+    };
+    ($name:ident, $fmt:literal, $a0:expr $(,)?) => {
+        $crate::__mark!(rec1; $name, $fmt, $a0)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr $(,)?) => {
+        $crate::__mark!(rec2; $name, $fmt, $a0, $a1)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr $(,)?) => {
+        $crate::__mark!(rec3; $name, $fmt, $a0, $a1, $a2)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr $(,)?) => {
+        $crate::__mark!(rec4; $name, $fmt, $a0, $a1, $a2, $a3)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr $(,)?) => {
+        $crate::__mark!(rec5; $name, $fmt, $a0, $a1, $a2, $a3, $a4)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr $(,)?) => {
+        $crate::__mark!(rec6; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr $(,)?) => {
+        $crate::__mark!(rec7; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr, $a7:expr $(,)?) => {
+        $crate::__mark!(rec8; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6, $a7)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr, $a7:expr, $a8:expr $(,)?) => {
+        $crate::__mark!(rec9; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr, $a7:expr, $a8:expr, $a9:expr $(,)?) => {
+        $crate::__mark!(rec10; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8, $a9)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr, $a7:expr, $a8:expr, $a9:expr, $a10:expr $(,)?) => {
+        $crate::__mark!(rec11; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8, $a9,
+                        $a10)
+    };
+    ($name:ident, $fmt:literal, $a0:expr, $a1:expr, $a2:expr, $a3:expr, $a4:expr,
+     $a5:expr, $a6:expr, $a7:expr, $a8:expr, $a9:expr, $a10:expr, $a11:expr $(,)?) => {
+        $crate::__mark!(rec12; $name, $fmt, $a0, $a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8, $a9,
+                        $a10, $a11)
+    };
+    ($name:ident, $fmt:literal $(, $arg:expr)* $(,)?) => {
+        ::core::compile_error!("a marker takes at most 12 arguments")
+    };
+}
+
+/// The expansion of [`mark!`] for the recorder `$rec` of its arity.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mark {
+    ($rec:ident; $name:ident, $fmt:literal $(, $arg:expr)*) => {{
         const __MK_NAME: &str = ::core::concat!(::core::stringify!($name), "\0");
         const __MK_FMT: &str = ::core::concat!($fmt, "\0");
         const _: () = $crate::__private::check_name(__MK_NAME);
@@ -292,6 +351,7 @@ macro_rules! mark {
                     ".quad {sig0}",
                     ".quad {sig1}",
                     ".quad {tramp}",
+                    ".quad {rec}",
                     ".popsection",
                     // The trampoline is jumped to, not called indirectly.
                     ".pushsection .discard.noendbr",
@@ -330,6 +390,7 @@ macro_rules! mark {
                     tramp = sym <__Mk as $crate::__private::Invocation>::__markers_tramp::<
                         <A as $crate::Args>::Sig,
                     >,
+                    rec = sym $crate::__private::$rec::<<A as $crate::Args>::Sig>,
                     magic = const $crate::__private::DESC_MAGIC,
                     layout = const $crate::__private::DESC_LAYOUT,
                     nargs = const <A as $crate::Args>::NARGS,

@@ -9,7 +9,7 @@
 . /markers/testing/markers.sh
 refused() { dmesg | grep -c "markers: module markers_badsec: __markers entry [0-9]* refused: $1"; }
 
-ktap_begin 19
+ktap_begin 20
 ktap_check "core and sample load" sh -c "insmod $m/markers.ko && insmod $m/markers_sample.ko"
 ktap_check "a module with a malformed section loads" insmod $m/markers_badsec.ko
 ktap_check "refused: site outside the text" test "$(refused 'site outside the module.s text')" = 1
@@ -23,6 +23,7 @@ ktap_check "refused: site state in read-only data" test "$(refused 'site state n
 ktap_check "refused: site without the NOP" sh -c "dmesg | grep -q 'markers_badsec: marker badsec_hand: site 7 does not hold the 5-byte NOP'"
 ktap_check "refused: a second entry for one site" test "$(refused 'duplicate of an earlier entry.s site')" = 1
 ktap_check "the first entry of that site registered" test "$(marker_field badsec_dup sites)" = 1
+ktap_check "refused: a trace event recorder that is not code" test "$(refused 'trace event recorder not in the module.s core text')" = 1
 ktap_check "refused: a name reused with another signature" sh -c "dmesg | grep -q 'module markers_badsec: marker sample_tick has signature \"I\" here but \"LcL\" elsewhere'"
 ktap_check "the sample's marker keeps its one site" test "$(marker_field sample_tick sites)" = 1
 ktap_check "refused: a marker named like a file of /sys/kernel/markers" sh -c "dmesg | grep -q \"module markers_badsec: marker name 'control' is reserved\" && test -f $ctl && ! grep -q '^marker control ' $ctl"
