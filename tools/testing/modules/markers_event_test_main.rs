@@ -54,16 +54,23 @@ fn misc(i: u32) {
     let b = i as u8;
     let data = [b, b.wrapping_add(1), b.wrapping_add(2)];
     let p = (0x1000 + i as usize) as *const core::ffi::c_void;
+    // CAST: as above (below 250: every value fits its type).
+    let (h, s) = ((i as i8).wrapping_neg(), -(i as i16));
     mark!(
         ev_misc,
-        "tag={} data={} b={} s={} p={} z={}",
+        "tag={} data={} b={} s={} p={} z={} h={} u={} w={} q={} n={}",
         DIGITS[(i % 10) as usize],
         &data[..],
         b,
-        // CAST: as above.
-        -(i as i16),
+        s,
         p,
-        2 * i as usize
+        2 * i as usize,
+        h,
+        // CAST: as above.
+        100 * i as u16,
+        -100_000 * i as i32,
+        (1u64 << 40) + u64::from(i),
+        -2 * i as isize
     );
 }
 

@@ -37,8 +37,9 @@ expect_rx() {
 expect_misc() {
 	i=$1
 	while [ $i -le $2 ]; do
-		printf 'tag=t%d data=%02x%02x%02x b=%d s=%d p=0x%x z=%d\n' $((i % 10)) \
-			$i $((i + 1)) $((i + 2)) $i $((-i)) $((0x1000 + i)) $((2 * i))
+		printf 'tag=t%d data=%02x%02x%02x b=%d s=%d p=0x%x z=%d h=%d u=%d w=%d q=%d n=%d\n' \
+			$((i % 10)) $i $((i + 1)) $((i + 2)) $i $((-i)) $((0x1000 + i)) $((2 * i)) \
+			$((-i)) $((100 * i)) $((-100000 * i)) $(((1 << 40) + i)) $((-2 * i))
 		i=$((i + 1))
 	done
 }
@@ -102,8 +103,13 @@ field:__data_loc u8[] data;	offset:12;	size:4;	signed:0;
 field:u8 b;	offset:16;	size:1;	signed:0;
 field:s16 s;	offset:18;	size:2;	signed:1;
 field:void * p;	offset:24;	size:8;	signed:0;
-field:unsigned long z;	offset:32;	size:8;	signed:0;'
-ktap_check "ev_misc's fields: strings, bytes, u8, s16, a pointer, usize" same_fields ev_misc "$want"
+field:unsigned long z;	offset:32;	size:8;	signed:0;
+field:s8 h;	offset:40;	size:1;	signed:1;
+field:u16 u;	offset:42;	size:2;	signed:0;
+field:s32 w;	offset:44;	size:4;	signed:1;
+field:u64 q;	offset:48;	size:8;	signed:0;
+field:long n;	offset:56;	size:8;	signed:1;'
+ktap_check "ev_misc's fields: strings, bytes, integers of every width, a pointer" same_fields ev_misc "$want"
 ktap_check "print fmt follows the marker's format" \
 	grep -qF 'print fmt: "len=%u dev=%s delta=%lld ok=%s", REC->len, __get_str(dev), REC->delta, REC->ok ? "true" : "false"' $ev/ev_rx/format
 
