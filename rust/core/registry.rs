@@ -381,7 +381,9 @@ impl Registry {
             if !client.tramps.iter().any(|t| t.site.addr == e.tramp) {
                 let indirect = expect.indirect[usize::from(e.nargs)];
                 let site = Site::new(e.tramp, indirect, indirect, false);
-                let _ = client.tramps.push(MarkedSite::new(site, mk, 0, 0), GFP_KERNEL);
+                let _ = client
+                    .tramps
+                    .push(MarkedSite::new(site, mk, 0, 0), GFP_KERNEL);
             }
             // Release: the marker and its dispatch are fully built before an
             // enabled block can see them (the block loads with acquire).
