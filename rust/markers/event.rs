@@ -9,8 +9,8 @@
 //! fields, more than the whole dispatch). So `mark!` names, in the site's
 //! descriptor, [`rec0`] to [`rec12`] instantiated for the site's signature:
 //! the layout is a constant ([`Signature::LAYOUT`]), every field's store is
-//! known at compile time, and the loops below unroll into one store per
-//! field. When the event is switched on through tracefs, `markers.ko`
+//! known at compile time, and each recorder is straight-line code: one
+//! length per string or byte slice, one store per field. When the event is switched on through tracefs, `markers.ko`
 //! attaches the recorder of the module that owns the event as the marker's
 //! probe, with the event's `trace_event_file` as its data.
 //!
@@ -28,7 +28,8 @@
 //! bytes, `__data_loc` words of 4 bytes for `&CStr`, `&str` and `&[u8]`),
 //! then the dynamic data. The dynamic fields of one entry share
 //! [`DYN_BUDGET`] bytes; longer ones are cut (a C string keeps its NUL).
-//! `tests/68-events.sh` checks every field kind's value as recorded.
+//! `tools/testing/guest/tests/68-events.sh` checks every kind's field and
+//! value as recorded.
 
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
