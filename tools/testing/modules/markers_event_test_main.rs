@@ -8,10 +8,13 @@
 //!   `delta` = -i (i64) and `ok` = i % 3 == 0 (bool);
 //! - `ev_misc` with `tag` = "t" followed by i % 10 (string), `data` = the
 //!   bytes i, i + 1, i + 2 (bytes), `b` = i (u8), `s` = -i (i16), `p` =
-//!   0x1000 + i (pointer) and `z` = 2 * i (usize).
+//!   0x1000 + i (pointer), `z` = 2 * i (usize), `h` = -i (i8), `u` = 100 * i
+//!   (u16), `w` = -100,000 * i (i32), `q` = 2^40 + i (u64) and `n` = -2 * i
+//!   (isize).
 //!
-//! and then once `ev_big` with a string of 5,000 `x` and 5,000 bytes 0x5a,
-//! more than an entry holds (they are cut).
+//! and then once `ev_big` with a string of 2,000 `x`, a C string of 5,000
+//! `y` and 5,000 bytes 0x5a, more than an entry holds (the last two are
+//! cut).
 //!
 //! The expected values of each event are derived from i alone, so a test
 //! can compare every recorded field.
@@ -74,15 +77,22 @@ fn misc(i: u32) {
     );
 }
 
-/// 5,000 bytes, for `ev_big`.
-static BIG_STR: [u8; 5000] = [b'x'; 5000];
+/// For `ev_big`: a 2,000-byte string, a 5,000-byte C string (with its NUL)
+/// and 5,000 bytes.
+static BIG_STR: [u8; 2000] = [b'x'; 2000];
+static BIG_CSTR: [u8; 5001] = {
+    let mut b = [b'y'; 5001];
+    b[5000] = 0;
+    b
+};
 static BIG_BYTES: [u8; 5000] = [0x5a; 5000];
 
 #[inline(never)]
 fn big() {
-    // The bytes are ASCII: a valid `str`.
+    // The bytes are ASCII: a valid `str`; one NUL, at the end: a `CStr`.
     let s = core::str::from_utf8(&BIG_STR).unwrap_or("");
-    mark!(ev_big, "s={} b={}", s, &BIG_BYTES[..]);
+    let c = core::ffi::CStr::from_bytes_with_nul(&BIG_CSTR).unwrap_or(c"");
+    mark!(ev_big, "s={} c={} b={}", s, c, &BIG_BYTES[..]);
 }
 
 /// Fires `ev_rx` and `ev_misc` `n` times, then `ev_big` once (the debugfs

@@ -164,13 +164,17 @@ else
 	ktap_result 0 "perf's probe is gone after the run # SKIP no perf in the guest"
 fi
 
-# ev_big: a 5,000-byte string and 5,000 bytes; the dynamic fields of an
-# entry share 3,072 bytes: the string keeps 3,071 and its NUL, the bytes 1.
+# ev_big: a 2,000-byte string, a 5,000-byte C string and 5,000 bytes; the
+# dynamic fields of an entry share 3,072 bytes: the string keeps its 2,000
+# and a NUL, the C string 1,070 and its NUL, the bytes 1.
 echo 1 >$ev/ev_big/enable
 echo >$t/trace
 echo 0 >$fire
-big_lens() { recorded ev_big | awk '{ sub(/^s=/, "", $1); sub(/^b=/, "", $2); print length($1), $2 }'; }
-ktap_check "a string and bytes longer than an entry holds are cut, not dropped" is "3071 5a" big_lens
+big_lens() {
+	recorded ev_big | awk '{ sub(/^s=/, "", $1); sub(/^c=/, "", $2); sub(/^b=/, "", $3)
+		print length($1), length($2), $3 }'
+}
+ktap_check "strings and bytes longer than an entry holds are cut, not dropped" is "2000 1070 5a" big_lens
 if command -v perf >/dev/null; then
 	ktap_check "perf records the cut event too (no warning)" \
 		perf record -q -e markers:ev_big -a -o /tmp/big.data -- sh -c "echo 0 > $fire"
