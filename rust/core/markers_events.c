@@ -91,7 +91,7 @@ struct markers_event {
 	char field[MEV_ARGS_MAX][MEV_FIELD_MAX];
 	const struct mev_kind *kind[MEV_ARGS_MAX];
 	u16 off[MEV_ARGS_MAX];
-	/* kind[i]->op, where the recorder reads it. */
+	/* kind[i]->op, where the perf recorder reads it. */
 	u8 op[MEV_ARGS_MAX];
 	/* Bit i: argument i is stored after the fixed part (c, t, y). */
 	u16 dynmask;

@@ -320,7 +320,7 @@ pub trait Signature {
     const NARGS: usize;
     /// The argument kinds, NUL-padded.
     #[doc(hidden)]
-    const KINDS: [u8; ARGS_MAX];
+    const KINDS: [u8; ARGS_MAX + 1];
     /// Where each argument's field lies in the marker's trace event entry,
     /// and (last) the size of the entry's fixed part ([`crate::event`]).
     #[doc(hidden)]
@@ -368,16 +368,17 @@ pub trait Args {
     unsafe fn call<I: Invocation>(self, data: *mut c_void, d: *const Dispatch);
 }
 
-/// `kinds`, NUL-padded to [`ARGS_MAX`].
+/// A signature as a NUL-terminated string: `kinds`, NUL-padded (the C
+/// API's form, and the form the trace event recorders read).
 #[inline]
-const fn kinds_of(kinds: &[u8]) -> [u8; ARGS_MAX] {
-    let mut out = [0u8; ARGS_MAX];
+pub(crate) const fn sig_of(kinds: &[u8]) -> [u8; ARGS_MAX + 1] {
+    let mut s = [0u8; ARGS_MAX + 1];
     let mut i = 0;
     while i < kinds.len() {
-        out[i] = kinds[i];
+        s[i] = kinds[i];
         i += 1;
     }
-    out
+    s
 }
 
 #[inline]
@@ -464,7 +465,7 @@ macro_rules! args_tuple {
         }
         impl<$($t: Primitive),*> Signature for ($($t,)*) {
             const NARGS: usize = $n;
-            const KINDS: [u8; ARGS_MAX] = kinds_of(&[$($t::KIND),*]);
+            const KINDS: [u8; ARGS_MAX + 1] = sig_of(&[$($t::KIND),*]);
             const LAYOUT: [u16; ARGS_MAX + 1] = crate::event::layout(&Self::KINDS, $n);
         }
     };

@@ -76,7 +76,7 @@ const fn field_size(k: u8) -> usize {
 /// at index [`ARGS_MAX`] the size of the fixed part (where the dynamic data
 /// starts).
 #[inline]
-pub(crate) const fn layout(kinds: &[u8; ARGS_MAX], n: usize) -> [u16; ARGS_MAX + 1] {
+pub(crate) const fn layout(kinds: &[u8; ARGS_MAX + 1], n: usize) -> [u16; ARGS_MAX + 1] {
     let mut out = [0u16; ARGS_MAX + 1];
     let mut off = HEADER;
     let mut i = 0;
@@ -193,12 +193,6 @@ unsafe fn store(k: u8, e: *mut u8, off: usize, a: u64, len: usize, dyn_off: &mut
     }
 }
 
-/// Room for the buffer state of one entry.
-#[inline(always)]
-fn buffer() -> MaybeUninit<EventBuffer> {
-    MaybeUninit::uninit()
-}
-
 // Each recorder is straight-line code: one `dyn_len` and one `store` per
 // argument, with the kind and offset as constants (`const` blocks), so
 // only the code of the actual kinds remains, as in a TRACE_EVENT's probe.
@@ -218,7 +212,7 @@ macro_rules! recorders {
             // SAFETY: the arguments of a site of signature `S`.
             $(let $l = unsafe { dyn_len(const { S::KINDS[$i] }, $v, &mut budget) };)*
             let size = fixed $(+ $l)*;
-            let mut buf = buffer();
+            let mut buf = MaybeUninit::<EventBuffer>::uninit();
             // SAFETY: `file` is the event's file; `buf` is room for the
             // buffer state until the commit. CAST: `size` is at most
             // 104 + DYN_BUDGET + 12.

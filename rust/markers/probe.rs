@@ -55,7 +55,7 @@ use core::ffi::{c_void, CStr};
 
 use kernel::prelude::*;
 
-use crate::args::Span;
+use crate::args::{sig_of, Span};
 use crate::section::ARGS_MAX;
 use crate::sys::{
     markers_probe_register_many, markers_probe_state, markers_probe_unregister_many, RawProbe,
@@ -241,17 +241,6 @@ pub trait ProbeArgs {
     fn entry<D, F>() -> *const c_void
     where
         F: for<'a> Fn(&'a D, Self::Out<'a>);
-}
-
-#[inline]
-const fn sig_of(kinds: &[u8]) -> [u8; ARGS_MAX + 1] {
-    let mut s = [0u8; ARGS_MAX + 1];
-    let mut i = 0;
-    while i < kinds.len() {
-        s[i] = kinds[i];
-        i += 1;
-    }
-    s
 }
 
 macro_rules! probe_args {
